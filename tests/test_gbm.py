@@ -1,0 +1,134 @@
+"End-to-end checks of spam_llms.gbm: leak-freedom of the kNN features inside LightGBM, determinism, the stage's artifacts."
+from spam_llms import gbm, knn   # first: it sets OMP_WAIT_POLICY before lightgbm loads OpenMP
+import numpy as np
+import pandas as pd
+import pytest
+import lightgbm as lgb
+from spam_llms.core import smape_log, load_json, load_preds, RunPaths
+
+
+def noise_inputs(n=1500, m=200, d=24, seed=0):
+    "Prices that are pure noise; embeddings unrelated to them. No honest model can beat the median here."
+    rng = np.random.default_rng(seed)
+    tr = pd.DataFrame({"sample_id": np.arange(n), "num_x": rng.normal(size=n), "cat_c": rng.integers(0, 4, n),
+                       "log_price": rng.normal(3, 1, n), "fold": np.arange(n) % 5})
+    tr["price"] = np.expm1(tr.log_price)
+    te = pd.DataFrame({"sample_id": np.arange(n, n + m), "num_x": rng.normal(size=m), "cat_c": rng.integers(0, 4, m)})
+    v = rng.normal(size=(n + m, d)).astype(np.float32)
+    return {"train": tr, "test": te, "blocks_train": {"text": v[:n]}, "blocks_test": {"text": v[n:]},
+            "has_image_train": np.ones(n, bool), "has_image_test": np.ones(m, bool)}
+
+
+FAST = dict(svd_dims=2, ks=(5, 20), num_boost_round=400, early_stopping=30)
+
+
+def leaky_oof_neighbours(vectors, folds, k, query_vectors=None, **kw):
+    "A deliberately wrong search: every training row's neighbours come from all rows, itself included."
+    idx = knn.build_index(vectors)
+    s, i = knn.search(idx, vectors, k)
+    ts, ti = knn.search(idx, query_vectors, k)
+    return knn.OOFNeighbours(s, i, ts, ti)
+
+
+def test_knn_features_do_not_leak_into_oof_scores(tmp_path, monkeypatch):
+    inp = noise_inputs(); y = inp["train"].log_price.to_numpy()
+    base = smape_log(y, np.full(len(y), np.median(y)))
+    params = gbm.lgbm_params(n_threads=1, learning_rate=0.1)
+    score = lambda name: gbm.fit_lgbm_stage(inp, tmp_path/name, use_knn=True, params=params, **FAST)[0]["oof_smape"]
+    honest = score("honest")
+    # a broken search that returns each row itself is still harmless: the nested fold features drop the holdout fold
+    monkeypatch.setattr(gbm, "oof_neighbours", leaky_oof_neighbours)
+    nested_only = score("nested_only")
+    # positive control: with the nesting switched off too, the leak shows, so this check can fail
+    plain = gbm.fold_knn_features
+    monkeypatch.setattr(gbm, "fold_knn_features", lambda nbs, y, folds, holdout=None, **kw: plain(nbs, y, folds, None, **kw))
+    leaky = score("leaky")
+    print(f"base {base:.1f} honest {honest:.1f} nested_only {nested_only:.1f} leaky {leaky:.1f}")
+    assert leaky < 0.5 * base, (leaky, base)
+    assert honest > 0.95 * base, (honest, base)
+    assert nested_only > 0.95 * base, (nested_only, base)
+
+
+def test_nested_fold_features_ignore_the_holdout_fold():
+    inp = noise_inputs(n=800, m=100); tr = inp["train"]; y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
+    spaces = gbm.knn_spaces(inp["blocks_train"], inp["blocks_test"], inp["has_image_train"], inp["has_image_test"])
+    nbs = gbm.search_spaces(spaces, folds, 40)
+    rng = np.random.default_rng(1)
+    for f in range(5):
+        y2 = y.copy(); y2[folds == f] = rng.normal(10, 5, (folds == f).sum())
+        for a, b in zip(gbm.fold_knn_features(nbs, y, folds, f, ks=(5, 20)), gbm.fold_knn_features(nbs, y2, folds, f, ks=(5, 20))):
+            pd.testing.assert_frame_equal(a, b)
+
+
+def test_lgbm_is_deterministic_and_early_stops(tmp_path):
+    inp = noise_inputs(n=400, m=50)
+    params = gbm.lgbm_params(n_threads=2, learning_rate=0.1, seed=3)   # two threads: determinism must not need one
+    a, _ = gbm.fit_lgbm_stage(inp, tmp_path/"a", params=params, **FAST)
+    b, _ = gbm.fit_lgbm_stage(inp, tmp_path/"b", params=params, **FAST)
+    pd.testing.assert_frame_equal(load_preds(tmp_path/"a/oof.parquet"), load_preds(tmp_path/"b/oof.parquet"))
+    pd.testing.assert_frame_equal(load_preds(tmp_path/"a/test.parquet"), load_preds(tmp_path/"b/test.parquet"))
+    assert max(a["best_iterations"]) < FAST["num_boost_round"]           # noise: stops early
+    assert (tmp_path/"a/fold0.txt").read_text() == (tmp_path/"b/fold0.txt").read_text()
+
+
+def test_knn_features_help_when_neighbours_share_prices(tmp_path):
+    "Products come in families with a shared price; the embedding knows the family, the tabular features do not."
+    rng = np.random.default_rng(2); n, m, fam = 1500, 200, 150
+    f_of = rng.integers(0, fam, n + m); fam_price = rng.normal(3, 1, fam)
+    centres = rng.normal(size=(fam, 32))
+    v = (centres[f_of] + rng.normal(0, 0.3, (n + m, 32))).astype(np.float32)
+    lp = fam_price[f_of] + rng.normal(0, 0.1, n + m)
+    tr = pd.DataFrame({"sample_id": np.arange(n), "num_x": rng.normal(size=n), "log_price": lp[:n], "fold": np.arange(n) % 5})
+    tr["price"] = np.expm1(tr.log_price)
+    te = pd.DataFrame({"sample_id": np.arange(n, n + m), "num_x": rng.normal(size=m)})
+    inp = {"train": tr, "test": te, "blocks_train": {"text": v[:n]}, "blocks_test": {"text": v[n:]},
+           "has_image_train": np.ones(n, bool), "has_image_test": np.ones(m, bool)}
+    params = gbm.lgbm_params(n_threads=1, learning_rate=0.1)
+    with_knn, _ = gbm.fit_lgbm_stage(inp, tmp_path/"k", use_knn=True, params=params, **(FAST | dict(svd_dims=0)))
+    without, _ = gbm.fit_lgbm_stage(inp, tmp_path/"n", use_knn=False, params=params, **(FAST | dict(svd_dims=0)))
+    assert with_knn["oof_smape"] < 0.5 * without["oof_smape"], (with_knn["oof_smape"], without["oof_smape"])
+    test_pred = load_preds(tmp_path/"k/test.parquet").set_index("sample_id").pred
+    assert smape_log(lp[n:], test_pred.loc[te.sample_id].to_numpy()) < 0.5 * without["oof_smape"]
+
+
+def test_tfidf_stage_on_a_small_twin(tmp_path):
+    run = tmp_path/"run"
+    m = gbm.run_tfidf(run, n_train=300, n_test=100, seed=1, max_features=20_000)
+    tr = pd.read_parquet(RunPaths(run).preprocessed/"train.parquet")
+    oof, test = load_preds(run/"tfidf/oof.parquet"), load_preds(run/"tfidf/test.parquet")
+    assert set(oof.sample_id) == set(tr.sample_id) and len(test) == 100
+    merged = oof.merge(tr[["sample_id", "fold", "log_price"]], on="sample_id", suffixes=("", "_pre"))
+    assert (merged.fold == merged.fold_pre).all()
+    assert m["oof_smape"] == pytest.approx(smape_log(merged.log_price, merged.pred))
+    assert m["oof_smape"] < smape_log(tr.log_price, np.full(len(tr), tr.log_price.median()))
+    assert load_json(run/"tfidf/metrics.json")["fold_smape"] == m["fold_smape"]
+
+
+def test_lgbm_stage_end_to_end_on_a_small_twin(tmp_path):
+    "The stage on a real (small) twin, with embeddings from the embedding stage's tiny random test encoders (fast)."
+    from spam_llms.embed import run_embed, tiny_test_models
+    from spam_llms.preprocess import ensure_preprocessed
+    run = tmp_path/"outputs"/"run"
+    ensure_preprocessed(run, n_train=200, n_test=60, seed=3)
+    tiny = tiny_test_models(tmp_path/"models")
+    run_embed(run, text_encoder=tiny["bert"], image_encoder="", joint_encoder=tiny["clip"], device="cpu", progress=False, log=lambda *a: None)
+    kw = dict(n_train=200, n_test=60, seed=3, svd_dims=4, ks="3,10", learning_rate=0.2, num_boost_round=200, early_stopping=20,
+              min_data_in_leaf=5, num_leaves=7)
+    m = gbm.run_lgbm(run, use_knn=True, **kw)
+    m0 = gbm.run_lgbm(run, use_knn=False, **kw)
+    tr = pd.read_parquet(RunPaths(run).preprocessed/"train.parquet")
+    for name, met in [("lgbm", m), ("lgbm_noknn", m0)]:
+        oof = load_preds(run/name/"oof.parquet").merge(tr[["sample_id", "fold", "log_price"]], on="sample_id", suffixes=("", "_pre"))
+        assert len(oof) == len(tr) and (oof.fold == oof.fold_pre).all()
+        assert met["oof_smape"] == pytest.approx(smape_log(oof.log_price, oof.pred))
+        assert len(load_preds(run/name/"test.parquet")) == 60
+        assert sorted(p.name for p in (run/name).glob("fold*.txt")) == [f"fold{k}.txt" for k in range(5)]
+        assert (RunPaths(run).figures/f"{name}_importance.png").stat().st_size > 1000
+    names = lgb.Booster(model_file=str(run/"lgbm/fold0.txt")).feature_name()
+    assert {"knn_text_mean3", "knn_joint_text_mean3", "knn_joint_image_mean3", "knn_concat_mean3", "text_pc0", "joint_image_pc0"} <= set(names)
+    assert m["knn_spaces"] == ["text", "joint_text", "joint_image", "concat"]
+    assert not any(n.startswith("knn_") for n in lgb.Booster(model_file=str(run/"lgbm_noknn/fold0.txt")).feature_name())
+    gbm.run_tfidf(run, n_train=200, n_test=60, seed=3)
+    cmp = gbm.compare_models(run, oracle=gbm.oracle_smape(tr, RunPaths(run).data))
+    assert cmp.model.tolist() == ["tfidf", "lgbm_noknn", "lgbm", "oracle floor"]
+    assert (run/"lgbm/comparison.csv").exists()

@@ -1,0 +1,89 @@
+"Heavier checks of spam_llms.knn: exactness against brute force, leak-freedom of out-of-fold search, approximate recall."
+import numpy as np
+import pandas as pd
+import pytest
+from spam_llms.knn import (build_index, search, l2_normalize, oof_neighbours, knn_price_features, gpu_available, concat_spaces)
+
+
+def clustered(n, d, n_clusters, noise, seed):
+    rng = np.random.default_rng(seed)
+    c = rng.normal(0, 1 / np.sqrt(d), (n_clusters, d))
+    return l2_normalize(c[rng.integers(0, n_clusters, n)] + rng.normal(0, noise, (n, d))), rng
+
+
+def test_flat_matches_numpy_brute_force():
+    x, rng = clustered(2000, 64, 50, 0.05, 0)
+    q = l2_normalize(rng.normal(size=(300, 64)))
+    sims, ids = search(build_index(x), q, 20)
+    full = q @ x.T
+    np.testing.assert_allclose(sims, -np.sort(-full, axis=1)[:, :20], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.take_along_axis(full, ids, 1), sims, atol=1e-5)   # ids point at those similarities
+
+
+@pytest.mark.parametrize("kind,kw", [("ivf", dict(nprobe=8)), ("hnsw", dict(ef_search=128))])
+def test_approximate_indexes_recall(kind, kw):
+    x, _ = clustered(20_000, 64, 400, 0.03, 1)
+    q = x[:500] + 0.01
+    exact = search(build_index(x), q, 10)[1]
+    approx = search(build_index(x, kind, **kw), q, 10)[1]
+    recall = np.mean([len(np.intersect1d(a, b)) / 10 for a, b in zip(approx, exact)])
+    assert recall > 0.9, recall
+
+
+def test_ivf_is_reproducible_with_its_seed():
+    x, _ = clustered(5000, 32, 100, 0.05, 2)
+    a, b = (search(build_index(x, "ivf", nprobe=2, seed=7), x[:200], 5)[1] for _ in range(2))
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(gpu_available(), reason="a GPU is present")
+def test_gpu_request_without_gpu_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="faiss-gpu"): build_index(np.eye(4), use_gpu=True)
+
+
+def test_oof_neighbours_never_own_fold_and_test_sees_all():
+    x, rng = clustered(3000, 32, 60, 0.05, 3)
+    folds = rng.integers(0, 5, len(x))
+    nb = oof_neighbours(x, folds, 25, query_vectors=x[:400])
+    assert (nb.train_idx >= 0).all()
+    assert (folds[nb.train_idx] != folds[:, None]).all()
+    # test queries that are training rows find themselves first: they search every training row
+    np.testing.assert_array_equal(nb.test_idx[:, 0], np.arange(400))
+    # out-of-fold results are the exact top-k among the other folds
+    f0 = folds == 0
+    ref_sim, ref = search(build_index(x[~f0]), x[f0], 25)
+    np.testing.assert_allclose(nb.train_sim[f0], ref_sim, atol=1e-5)
+    assert (nb.train_idx[f0] == np.flatnonzero(~f0)[ref]).mean() > 0.99   # ids may swap only among float ties
+
+
+def test_scrambling_a_fold_never_moves_its_own_features():
+    x, rng = clustered(2500, 32, 40, 0.05, 4)
+    folds, y = np.arange(len(x)) % 5, rng.normal(3, 1, len(x))
+    nb = oof_neighbours(x, folds, 100, query_vectors=x[:300] + 0.01)
+    for f in range(5):
+        y2 = y.copy(); y2[folds == f] = rng.permutation(y2[folds == f]) + rng.normal(0, 2, (folds == f).sum())
+        a, b = (knn_price_features(nb.train_sim, nb.train_idx, yy) for yy in (y, y2))
+        pd.testing.assert_frame_equal(a[folds == f], b[folds == f])
+        assert (a[folds != f] - b[folds != f]).abs().to_numpy().max() > 0.1          # the check has teeth
+        for s, i in [(nb.train_sim, nb.train_idx), (nb.test_sim, nb.test_idx)]:     # nested: no row sees fold f
+            a, b = (knn_price_features(s, i, yy, neighbour_fold=folds, exclude_fold=f) for yy in (y, y2))
+            pd.testing.assert_frame_equal(a, b)
+
+
+def test_features_match_a_direct_computation():
+    x, rng = clustered(1000, 16, 20, 0.1, 5)
+    y = rng.normal(2, 1, len(x)); folds = np.arange(len(x)) % 4
+    nb = oof_neighbours(x, folds, 40)
+    ft = knn_price_features(nb.train_sim, nb.train_idx, y, ks=(7, 40), lam=5.0, neighbour_fold=folds, exclude_fold=1)
+    for r in [0, 1, 2, 999]:
+        keep = [(s, j) for s, j in zip(nb.train_sim[r], nb.train_idx[r]) if folds[j] != 1][:7]
+        s, j = np.array([a for a, _ in keep]), np.array([b for _, b in keep])
+        w = np.exp(-5.0 * ((1 - s) - (1 - s[0])))
+        np.testing.assert_allclose(ft.loc[r, ["knn_mean7", "knn_median7", "knn_std7", "knn_wmean7", "knn_d1"]].to_numpy(float),
+                                   [y[j].mean(), np.median(y[j]), y[j].std(), (w * y[j]).sum() / w.sum(), 1 - s[0]], rtol=1e-4, atol=1e-5)
+
+
+def test_concat_space_cosine_is_mean_of_block_cosines():
+    rng = np.random.default_rng(6); a, b = rng.normal(size=(50, 8)), rng.normal(size=(50, 5))
+    c = concat_spaces(a, b); an, bn = l2_normalize(a), l2_normalize(b)
+    np.testing.assert_allclose(c @ c.T, (an @ an.T + bn @ bn.T) / 2, atol=1e-5)
