@@ -1,0 +1,36 @@
+"The chain runner: stage discovery, parameter cells papermill can read, profiles that match the notebooks."
+from pathlib import Path
+import json, nbformat, pytest, yaml
+from papermill.translators import PythonTranslator
+from spam_llms.pipeline import list_stages, notebook_parameters, load_profile, stage_parameters, main
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = list_stages(ROOT/"nbs")
+
+def test_chain_is_00_to_06():
+    assert STAGES == ["00_eda", "01_preprocess", "02_embed", "03_towers_cv", "04_lgbm_baseline", "05_knn_refine", "06_submission"]
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_parameters_cell_parses_for_papermill(stage):
+    nb = nbformat.read(ROOT/"nbs"/f"{stage}.ipynb", as_version=4)
+    cell = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cell) == 1
+    ours = notebook_parameters(ROOT/"nbs"/f"{stage}.ipynb")
+    theirs = {p.name: p for p in PythonTranslator.inspect(cell[0])}
+    assert set(theirs) == set(ours), f"papermill cannot parse {set(ours) - set(theirs)} (quotes in a comment?)"
+    assert all(p.help for p in theirs.values()), "every parameter carries a comment"
+    assert {"run_dir", "seed"} <= set(ours) and ours["run_dir"][1].startswith("../outputs/nbtest/")
+
+@pytest.mark.parametrize("profile", ["smoke", "default", "full"])
+def test_profiles_name_only_declared_parameters(profile):
+    for s in STAGES:
+        stage_parameters(ROOT/"nbs"/f"{s}.ipynb", {}, load_profile(ROOT/"configs", profile, s), {})
+    assert {"n_train", "n_test", "image_size"} == set(load_profile(ROOT/"configs", profile, "twin"))
+
+def test_cli_errors_are_clear(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPAM_LLMS_ROOT", str(ROOT))
+    with pytest.raises(SystemExit) as e: main(["--profile", "smoke", "--outputs", str(tmp_path), "--set", "03_towers_cv.epohcs=3", "--stages", "00_eda"])
+    assert e.value.code == 1 and not (tmp_path/"smoke"/"data").exists()  # refused before any work
+    assert "['epohcs'] are not declared" in capsys.readouterr().err
+    with pytest.raises(SystemExit): main(["--profile", "nope", "--outputs", str(tmp_path)])
+    assert "unknown profile 'nope'" in capsys.readouterr().err
