@@ -1,0 +1,68 @@
+"End-to-end checks of spam_llms.submit: the blend beats its members honestly, a fold's blend ignores its labels, the submission file is exactly what the challenge wants."
+import numpy as np
+import pandas as pd
+import pytest
+from spam_llms import submit
+from spam_llms.core import smape_log, save_preds, load_json, RunPaths
+
+
+def run_with_models(run_dir, n=2000, m=300, seed=0):
+    "A run folder with four models of a known truth: two noisy, one biased by price level, one pure noise."
+    rng = np.random.default_rng(seed); y = rng.normal(2.9, 0.8, n + m).clip(0.05)
+    cols = {"noisy_a": y + rng.normal(0, 0.4, n + m), "noisy_b": y + rng.normal(0, 0.4, n + m),
+            "shrunk": 0.5 * y + 0.5 * y.mean() + rng.normal(0, 0.2, n + m), "junk": rng.normal(2.9, 0.8, n + m)}
+    tr = pd.DataFrame({"sample_id": np.arange(n) * 7 + 3, "log_price": y[:n], "fold": rng.permutation(np.arange(n) % 5)})
+    te = pd.DataFrame({"sample_id": np.arange(m) * 7 + 100_000})
+    for name, p in cols.items():
+        save_preds(pd.DataFrame({"sample_id": tr.sample_id, "pred": p[:n], "fold": tr.fold}), RunPaths(run_dir).stage(name)/"oof.parquet")
+        save_preds(pd.DataFrame({"sample_id": te.sample_id, "pred": p[n:]}), RunPaths(run_dir).stage(name)/"test.parquet")
+    return tr, te, y[n:]
+
+
+def test_blend_beats_every_model_out_of_fold_and_on_test(tmp_path):
+    tr, te, y_test = run_with_models(tmp_path)
+    m, table = submit.blend_stage(tr, te, tmp_path, submit.discover_models(tmp_path), te.sample_id)
+    assert m["blend_oof_smape"] < min(m["models"].values()) - 2, m
+    assert m["weights"]["junk"] < 0.05                                   # a useless model gets (almost) nothing
+    assert set(m["models"]) == {"noisy_a", "noisy_b", "shrunk", "junk"} and m["mode"] in ("simplex", "affine")
+    sub = pd.read_csv(tmp_path/"submission/submission.csv")
+    best_test = min(smape_log(y_test, pd.read_parquet(tmp_path/n/"test.parquet").pred) for n in m["models"])
+    assert smape_log(y_test, np.log1p(sub.price.to_numpy())) < best_test - 2
+    assert load_json(tmp_path/"submission/metrics.json")["blend_oof_smape"] == pytest.approx(m["blend_oof_smape"])
+
+
+def test_nested_blend_of_a_fold_ignores_its_labels():
+    rng = np.random.default_rng(1); n = 1500; y = rng.normal(3, 0.7, n); folds = np.arange(n) % 5
+    P = np.c_[y + rng.normal(0, 0.3, n), 0.7 * y + 1 + rng.normal(0, 0.2, n), rng.normal(3, 0.7, n)]
+    for mode in ("simplex", "affine"):
+        base, _ = submit.nested_blend(P, y, folds, mode)
+        y2 = y.copy(); y2[folds == 2] = rng.normal(6, 2, (folds == 2).sum())
+        moved, _ = submit.nested_blend(P, y2, folds, mode)
+        np.testing.assert_allclose(moved[folds == 2], base[folds == 2], rtol=0, atol=1e-12)
+        assert not np.allclose(moved[folds != 2], base[folds != 2])      # the other folds do see them (the check is live)
+        # in-sample weights on the same labels score better than the nested estimate: the nested figure is the honest one
+        w, b = submit.fit_blend(P, y, mode)
+        assert smape_log(y, submit.blend_predict(P, w, b)) <= smape_log(y, base) + 1e-9
+
+
+def test_submission_file_is_exactly_the_challenge_format(tmp_path):
+    tr, te, _ = run_with_models(tmp_path, n=500, m=120)
+    submit.blend_stage(tr, te, tmp_path, ["noisy_a", "shrunk"], te.sample_id)
+    path = tmp_path/"submission/submission.csv"
+    lines = path.read_text().splitlines()
+    assert lines[0] == "sample_id,price" and len(lines) == 1 + len(te)
+    sub = pd.read_csv(path)
+    assert sorted(sub.sample_id) == sorted(te.sample_id) and np.isfinite(sub.price).all() and (sub.price > 0).all()
+    assert not list(tmp_path.joinpath("submission").glob(".*.tmp"))        # no temp file left behind
+
+
+def test_unusable_inputs_stop_with_a_clear_message(tmp_path):
+    tr, te, _ = run_with_models(tmp_path, n=500, m=120)
+    (tmp_path/"submission").mkdir(exist_ok=True)
+    with pytest.raises(ValueError, match=r"submission: 1 test sample_id\(s\) have no row, e.g. 42"):
+        submit.blend_stage(tr, te, tmp_path, ["noisy_a"], np.r_[te.sample_id, 42])
+    assert not (tmp_path/"submission/submission.csv").exists()
+    with pytest.raises(ValueError, match=r"test.parquet: no prediction for 1 sample_id\(s\), e.g. 7"):
+        submit.blend_stage(tr, pd.concat([te, pd.DataFrame({"sample_id": [7]})]), tmp_path, ["noisy_a"], te.sample_id)
+    with pytest.raises(ValueError, match="no model folder"):
+        submit.blend_stage(tr, te, tmp_path/"empty", [], te.sample_id)
