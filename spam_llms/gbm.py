@@ -20,8 +20,8 @@ from .knn import concat_spaces, oof_neighbours, knn_price_features
 
 # %% auto #0
 __all__ = ['feature_columns', 'align_blocks', 'load_inputs', 'tfidf_matrix', 'cv_predict', 'tfidf_ridge_cv', 'data_folder',
-           'save_model_outputs', 'run_tfidf', 'image_block', 'reduce_blocks', 'knn_spaces', 'search_spaces',
-           'fold_knn_features', 'lgbm_params', 'cv_lgbm', 'feature_importance', 'plot_importance',
+           'save_model_outputs', 'run_tfidf', 'image_block', 'reduce_blocks', 'drop_imageless_blocks', 'knn_spaces',
+           'search_spaces', 'fold_knn_features', 'lgbm_params', 'cv_lgbm', 'feature_importance', 'plot_importance',
            'build_base_features', 'fit_lgbm_stage', 'run_lgbm', 'oracle_smape', 'compare_models']
 
 # %% ../nbs/04_lgbm_baseline.ipynb #18a64d45
@@ -60,7 +60,7 @@ def load_inputs(run_dir, # run folder
     from spam_llms.embed import ensure_embeddings, load_blocks
     man = ensure_embeddings(run_dir, data_dir, n_train=n_train, n_test=n_test, seed=seed, device=device)
     for s in ["train", "test"]: out[f"blocks_{s}"], out[f"has_image_{s}"] = align_blocks(out[s].sample_id, *load_blocks(man, s))
-    return out
+    return drop_imageless_blocks(out)
 
 # %% ../nbs/04_lgbm_baseline.ipynb #a1466fb8
 def tfidf_matrix(train_text, # training documents
@@ -164,6 +164,18 @@ def reduce_blocks(blocks_train:dict, # {name: (n, d)} training vectors
         cols = [f"{name}_pc{i}" for i in range(d)]; n = len(blocks_train[name])
         outs[0].append(pd.DataFrame(z[:n], columns=cols)); outs[1].append(pd.DataFrame(z[n:], columns=cols))
     return pd.concat(outs[0], axis=1), pd.concat(outs[1], axis=1)
+
+# %% ../nbs/04_lgbm_baseline.ipynb #211de016
+def drop_imageless_blocks(inp:dict, # from `load_inputs`
+                          min_rows:int=20, # fewest training rows with an image for image blocks to be used
+                         ) -> dict:
+    "Drop image-derived blocks when almost no training row has an image (e.g. real data embedded offline)."
+    n_img = int(np.asarray(inp["has_image_train"]).sum())
+    if n_img >= min_rows: return inp
+    gone = [b for b in inp["blocks_train"] if image_block(b)]
+    for s in ["train", "test"]: inp[f"blocks_{s}"] = {b: v for b, v in inp[f"blocks_{s}"].items() if not image_block(b)}
+    if gone: print(f"only {n_img} training row(s) have an image: image blocks {gone} are not used")
+    return inp
 
 # %% ../nbs/04_lgbm_baseline.ipynb #8e582ef1
 def knn_spaces(blocks_train:dict, blocks_test:dict, # {name: array} per split, aligned to the frames
