@@ -451,7 +451,7 @@ def run_preprocess(data_dir, # folder with train.csv and test.csv
 
 # %% ../nbs/01_preprocess.ipynb #bd581597
 def ensure_preprocessed(run_dir, # the run folder
-                        data_dir:str="", # folder with train.csv/test.csv; "" = the synthetic twin in {run_dir}/data
+                        data_dir:str="", # folder with train.csv and test.csv; empty means the synthetic twin in run_dir/data
                         n_train:int=400, n_test:int=200, # twin size when one has to be built
                         seed:int=42, # twin and fold seed
                         n_folds:int=5, # K
