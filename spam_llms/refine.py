@@ -230,6 +230,7 @@ def space_neighbours(inp:dict, # from `gbm.load_inputs(..., with_blocks=True)`
                     ) -> OOFNeighbours:
     "Out-of-fold neighbours of the training rows and neighbours of the test rows in one embedding space."
     from spam_llms.gbm import knn_spaces
+    if space == "concat" and len(inp["blocks_train"]) == 1: space = next(iter(inp["blocks_train"]))  # one block: concat is that block
     sp = knn_spaces(inp["blocks_train"], inp["blocks_test"], inp["has_image_train"], inp["has_image_test"], (space,))
     if space not in sp: raise ValueError(f"space {space!r} is not an embedding block of this run; blocks: {sorted(inp['blocks_train'])} (or concat)")
     xtr, xte, mtr, mte = sp[space]
