@@ -1,0 +1,79 @@
+"""End to end: the whole smoke chain through the runner, determinism, kill -9 and resume, real rows offline.
+
+These run `spam_run` (what ./run_all.sh calls) in subprocesses on the smoke profile; each chain takes a minute or two.
+"""
+import os, signal, subprocess, sys, time
+from pathlib import Path
+import pandas as pd, pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SPAM_RUN = str(Path(sys.executable).parent/"spam_run")
+ENV = {**os.environ, "SPAM_LLMS_ROOT": str(ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OMP_WAIT_POLICY": "PASSIVE",
+       "MPLBACKEND": "Agg", "TOKENIZERS_PARALLELISM": "false"}
+
+def chain(outputs, run, *args, check=True):
+    r = subprocess.run([SPAM_RUN, "--profile", "smoke", "--outputs", str(outputs), "--run", run, *args], cwd=ROOT, env=ENV,
+                       capture_output=True, text=True, timeout=1200)
+    if check: assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return r
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory): return tmp_path_factory.mktemp("outputs")
+
+@pytest.fixture(scope="module")
+def clean_run(outputs):
+    r = chain(outputs, "a")
+    return outputs/"a", r.stdout
+
+def test_chain_writes_a_valid_submission(clean_run):
+    run, out = clean_run
+    lines = out.strip().splitlines()
+    assert lines[-2] == f"submission: {run/'submission'/'submission.csv'}" and lines[-1].startswith("final OOF SMAPE (blend): ")
+    sub = pd.read_csv(run/"submission/submission.csv"); test = pd.read_csv(run/"data/test.csv")
+    assert list(sub.columns) == ["sample_id", "price"] and sorted(sub.sample_id) == sorted(test.sample_id) and (sub.price > 0).all()
+    for stage in ["00_eda", "01_preprocess", "02_embed", "03_towers_cv", "04_lgbm_baseline", "05_knn_refine", "06_submission"]:
+        assert (run/"nbs"/f"{stage}.ipynb").exists() and (run/".stages"/f"{stage}.json").exists()
+    assert list((run/"figures").glob("*.png")) and not list(ROOT.glob("nbs/outputs"))
+
+def test_rerun_skips_and_same_seed_is_byte_identical(outputs, clean_run):
+    run, _ = clean_run
+    r = chain(outputs, "a"); assert r.stdout.count("skipped (use --force to rerun)") == 7
+    chain(outputs, "b")
+    assert (outputs/"b/submission/submission.csv").read_bytes() == (run/"submission/submission.csv").read_bytes()
+
+def test_other_seed_changes_folds(outputs, clean_run):
+    run, _ = clean_run
+    chain(outputs, "c", "--seed", "7", "--stages", "00_eda,01_preprocess")
+    fa = pd.read_parquet(run/"preprocessed/train.parquet"); fc = pd.read_parquet(outputs/"c/preprocessed/train.parquet")
+    assert not fa.sample_id.isin(fc.sample_id).all() or (fa.set_index("sample_id").fold != fc.set_index("sample_id").fold).any()
+
+def _kill_when(run_dir:Path, stage:str, after:float, outputs, run):
+    "Start the chain, kill -9 its whole process group `after` seconds into `stage`."
+    p = subprocess.Popen([SPAM_RUN, "--profile", "smoke", "--outputs", str(outputs), "--run", run], cwd=ROOT, env=ENV,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    t0 = time.time()
+    while not (run_dir/"nbs"/f"{stage}.ipynb").exists():
+        assert p.poll() is None and time.time() - t0 < 900, "chain ended before reaching the stage"
+        time.sleep(0.2)
+    time.sleep(after); os.killpg(p.pid, signal.SIGKILL); p.wait()
+    assert not (run_dir/".stages"/f"{stage}.json").exists()  # the killed stage is not marked complete
+
+@pytest.mark.parametrize("stage,after", [("02_embed", 6.0), ("03_towers_cv", 6.0)])
+def test_kill_9_then_rerun_gives_same_submission(outputs, clean_run, stage, after):
+    run, _ = clean_run; name = f"kill_{stage}"
+    _kill_when(outputs/name, stage, after, outputs, name)
+    chain(outputs, name)
+    assert (outputs/name/"submission/submission.csv").read_bytes() == (run/"submission/submission.csv").read_bytes()
+
+def test_real_rows_offline(tmp_path, outputs, real_dir):
+    "A folder holding only the real train.csv/test.csv, images unreachable: the chain completes and the submission validates."
+    d = tmp_path/"real"; d.mkdir()
+    (d/"train.csv").write_bytes((real_dir/"amazon2025_train_head132.csv").read_bytes())
+    (d/"test.csv").write_bytes((real_dir/"amazon2025_sample_test.csv").read_bytes())
+    r = chain(outputs, "real", "--data", str(d))
+    sub = pd.read_csv(outputs/"real/submission/submission.csv")
+    assert len(sub) == 100 and set(sub.sample_id) == set(pd.read_csv(d/"test.csv").sample_id) and (sub.price > 0).all()
+    import json
+    bad = json.loads((outputs/"real/embeddings/metrics.json").read_text())["blocks"]["image"]["bad_images"]
+    assert bad == {"train": 132, "test": 100}  # every image counted as missing, none silently embedded
+    assert "final OOF SMAPE (blend)" in r.stdout

@@ -1,0 +1,194 @@
+"End-to-end checks of 02_embed on a small synthetic twin: offline encoders, bad images, kill -9 resume, cache, shards, joint."
+import json, os, shutil, signal, subprocess, sys, time
+from pathlib import Path
+import numpy as np
+import pandas as pd
+import pytest
+from spam_llms import embed
+from spam_llms.embed import ensure_embeddings, get_encoder, load_blocks, merge_shards, run_embed, tiny_test_models
+
+SIDE = 96  # efficientnet-lite0 input side in these tests (fast; the recipe is the same code as 224)
+QUIET = dict(progress=False, log=lambda m: None, chunk_rows=16, batch_size=8)  # small chunks: several per split
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    "A preprocessed 128 + 48 row twin whose data folder has an empty, a truncated and a junk image (plus the twin's missing ones)."
+    from spam_llms.preprocess import ensure_preprocessed
+    run = tmp_path_factory.mktemp("embed")/"base"
+    ensure_preprocessed(run, "", 128, 48, seed=5)
+    links = [pd.read_parquet(run/"preprocessed"/f"{s}.parquet").image_link for s in ("train", "test")]
+    files = [run/"data"/l for l in (links[0].iloc[0], links[0].iloc[1], links[1].iloc[0])]
+    assert len(set(files)) == 3 and all(f.exists() for f in files)
+    files[0].write_bytes(b""); files[1].write_bytes(files[1].read_bytes()[:300]); files[2].write_bytes(b"junk, not a jpeg")
+    (run/"broken.json").write_text(json.dumps([f.name for f in files]))
+    return run
+
+
+@pytest.fixture(scope="module")
+def onnx_seed(tmp_path_factory):
+    "ONNX exports of both offline encoders, made once and hard-linked into each test's cache."
+    d = tmp_path_factory.mktemp("onnx")/"onnx"
+    get_encoder("text", "minilm", onnx_dir=d)["text"].load(); get_encoder("image", "efficientnet-lite0", image_size=SIDE, onnx_dir=d)["image"].load()
+    return d
+
+
+@pytest.fixture(scope="module")
+def whole(base, onnx_seed, tmp_path_factory):
+    "The reference run: both offline encoders, unsharded, uninterrupted. Returns (run folder, cache, manifest dict)."
+    run, cache = fresh(base, tmp_path_factory.mktemp("whole")/"run", onnx_seed)
+    return run, cache, json.loads(embed_run(run, base, cache).read_text())
+
+
+def fresh(base, dst, onnx_seed=None):
+    "A new run folder with base's preprocessed inputs, and a cache folder beside it (seeded with the ONNX exports)."
+    dst.mkdir(parents=True); shutil.copytree(base/"preprocessed", dst/"preprocessed")
+    cache = dst.parent/f"{dst.name}_cache"
+    if onnx_seed: shutil.copytree(onnx_seed, cache/"onnx", copy_function=os.link)
+    return dst, cache
+
+
+def embed_run(run, base, cache, **kw):
+    return run_embed(run, str(base/"data"), image_size=kw.pop("image_size", SIDE), cache_dir=str(cache), **{**QUIET, **kw})
+
+
+def expected_bad(base, split):
+    "Rows whose image file is missing, empty, truncated or junk."
+    pre = pd.read_parquet(base/"preprocessed"/f"{split}.parquet")
+    broken = set(json.loads((base/"broken.json").read_text()))
+    return np.array([not (base/"data"/l).exists() or Path(l).name in broken for l in pre.image_link])
+
+
+def no_loading(monkeypatch):
+    "Make any model load fail: proves a run was served from the cache."
+    def boom(*a, **k): raise AssertionError("a model was loaded although the cache holds these vectors")
+    for f in ("_st_loader", "_lite0_loader", "_hf_image_loader", "_hf_joint_loader"): monkeypatch.setattr(embed, f, boom)
+
+
+def test_twin_offline_encoders_bad_images_and_cache(base, whole, tmp_path, monkeypatch):
+    run, cache, m = whole; man = run/"embeddings"/"manifest.json"
+    assert set(m["blocks"]) == {"text", "image"} and m["blocks"]["text"]["backend"] == m["blocks"]["image"]["backend"] == "onnxruntime"
+    for split, n in (("train", 128), ("test", 48)):
+        ids, blocks, has = load_blocks(man, split)
+        np.testing.assert_array_equal(ids, pd.read_parquet(run/"preprocessed"/f"{split}.parquet").sample_id)
+        assert blocks["text"].shape == (n, 384) and blocks["image"].shape == (n, 1280)
+        assert np.load(m["blocks"]["image"][split]).dtype == np.float16 and np.load(m["blocks"]["text"][split]).dtype == np.float16
+        bad = expected_bad(base, split)
+        np.testing.assert_array_equal(has, ~bad)
+        assert m["report"]["image"][split]["bad_images"] == bad.sum() > 0
+        assert (blocks["image"][bad] == 0).all() and (np.abs(blocks["image"][~bad]).sum(1) > 0).all()
+        np.testing.assert_allclose(np.linalg.norm(blocks["text"], axis=1), 1, atol=3e-3)  # all-MiniLM-L6-v2 normalises
+        assert Path(m["blocks"]["text"]["cache"][split]).parent == cache and Path(m["blocks"]["text"]["cache"][split]).name.startswith("minilm-")
+    met = json.loads((run/"embeddings"/"metrics.json").read_text())
+    assert met["blocks"]["text"]["ms_per_sample"] > 0 and met["blocks"]["image"]["bad_images"]["train"] == expected_bad(base, "train").sum()
+    # a second run with the same cache loads no model and links the same bytes
+    no_loading(monkeypatch)
+    run2, _ = fresh(base, tmp_path/"r2")
+    m2 = json.loads(embed_run(run2, base, cache).read_text())
+    assert all(r["cached"] for b in m2["report"].values() for r in b.values())
+    for b in ("text", "image"):
+        assert Path(m2["blocks"][b]["train"]).read_bytes() == Path(m["blocks"][b]["train"]).read_bytes()
+
+
+def test_changed_recipe_or_rows_is_never_served_stale(base, onnx_seed, tmp_path):
+    run, cache = fresh(base, tmp_path/"r", onnx_seed)
+    m1 = json.loads(embed_run(run, base, cache, image_encoder="").read_text())
+    m2 = json.loads(embed_run(run, base, cache, image_encoder="", max_tokens=16).read_text())
+    assert m1["blocks"]["text"]["cache"]["train"] != m2["blocks"]["text"]["cache"]["train"]
+    assert not m2["report"]["text"]["train"]["cached"]
+    assert not np.allclose(load_blocks(run/"embeddings"/"manifest.json", "train")[1]["text"], np.load(Path(m1["blocks"]["text"]["cache"]["train"])/"train.npy"), atol=1e-2)
+    pre = pd.read_parquet(run/"preprocessed"/"test.parquet"); pre.loc[0, "text"] = pre.text[0] + " (edited)"
+    pre.to_parquet(run/"preprocessed"/"test.parquet", index=False)
+    m3 = json.loads(embed_run(run, base, cache, image_encoder="").read_text())
+    assert m3["report"]["text"]["train"]["cached"] and not m3["report"]["text"]["test"]["cached"]
+    assert m3["blocks"]["text"]["cache"]["test"] != m1["blocks"]["text"]["cache"]["test"]
+    assert not np.load(m3["has_image"]["test"]).any()  # no image encoder: no row has image features
+
+
+KILL_SCRIPT = """
+import sys
+from spam_llms.embed import run_embed
+run_embed(sys.argv[1], sys.argv[2], image_size=int(sys.argv[4]), cache_dir=sys.argv[3], chunk_rows=16, batch_size=8, progress=False)
+"""
+
+
+def test_kill9_then_rerun_gives_the_same_bytes(base, onnx_seed, whole, tmp_path):
+    mc = whole[2]
+    run, cache = fresh(base, tmp_path/"killed", onnx_seed)
+    p = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(run), str(base/"data"), str(cache), str(SIDE)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0, chunks = time.time(), []
+    while time.time() - t0 < 50 and p.poll() is None:
+        chunks = list(cache.glob("*/*.parts/*.npz"))
+        if len(chunks) >= 3: break
+        time.sleep(0.01)
+    os.kill(p.pid, signal.SIGKILL); p.wait()
+    assert len(chunks) >= 3, f"no chunk written before the kill (exit code {p.returncode})"
+    assert not (run/"embeddings"/"manifest.json").exists()
+    m = json.loads(embed_run(run, base, cache).read_text())
+    assert sum(r["rows_resumed"] for b in m["report"].values() for r in b.values()) >= 3 * 16  # finished chunks were not recomputed
+    assert not list(cache.glob("*/*.parts"))
+    for b in ("text", "image"):
+        for split in ("train", "test"):
+            assert Path(m["blocks"][b][split]).read_bytes() == Path(mc["blocks"][b][split]).read_bytes(), (b, split)
+            assert Path(m["has_image"][split]).read_bytes() == Path(mc["has_image"][split]).read_bytes()
+
+
+def test_shards_merge_to_the_whole(base, onnx_seed, whole, tmp_path, monkeypatch):
+    mw = whole[0]/"embeddings"/"manifest.json"
+    run, cache = fresh(base, tmp_path/"sharded", onnx_seed)
+    shard_men = [embed_run(run, base, cache, shard_index=k, num_shards=3) for k in range(3)]
+    assert shard_men[1] == run/"embeddings"/"shards"/"1of3"/"manifest.json"
+    assert sum(len(load_blocks(p, "train")[0]) for p in shard_men) == 128
+    moved = run.with_name("moved"); os.rename(run, moved); run = moved  # shards are found beside their manifests after a move
+    man = merge_shards(run, 3, str(cache))
+    for split in ("train", "test"):
+        ids, blocks, has = load_blocks(man, split); ids_w, blocks_w, has_w = load_blocks(mw, split)
+        np.testing.assert_array_equal(ids, ids_w); np.testing.assert_array_equal(has, has_w)
+        for b in blocks: np.testing.assert_allclose(blocks[b], blocks_w[b], atol=2e-3)  # other batches, same vectors
+    # the merged arrays seed the cache: an unsharded run on the same cache loads no model
+    no_loading(monkeypatch)
+    m2 = json.loads(embed_run(fresh(base, tmp_path/"after", None)[0], base, cache).read_text())
+    assert all(r["cached"] for b in m2["report"].values() for r in b.values())
+    # a lost shard, or a shard holding rows twice, is an error naming it
+    shutil.rmtree(run/"embeddings"/"shards"/"2of3")
+    with pytest.raises(FileNotFoundError, match="2of3"): merge_shards(run, 3, str(cache))
+    dup = run/"embeddings"/"shards"/"0of3"/"text_train_ids.npy"; ids0 = np.load(dup); ids0[1] = ids0[0]; os.unlink(dup); np.save(dup, ids0)
+    shutil.copytree(run/"embeddings"/"shards"/"1of3", run/"embeddings"/"shards"/"2of3")
+    with pytest.raises(ValueError, match="more than one shard"): merge_shards(run, 3, str(cache))
+
+
+def test_joint_and_model_id_paths_with_tiny_random_models(base, tmp_path):
+    tiny = tiny_test_models(tmp_path/"models")
+    run, cache = fresh(base, tmp_path/"r")
+    m = json.loads(embed_run(run, base, cache, text_encoder=tiny["bert"], image_encoder=tiny["clip"], joint_encoder=tiny["clip"]).read_text())
+    assert {b: v["dim"] for b, v in m["blocks"].items()} == {"text": 32, "image": 16, "joint_text": 16, "joint_image": 16}
+    ids, blocks, has = load_blocks(run/"embeddings"/"manifest.json", "test")
+    np.testing.assert_array_equal(has, ~expected_bad(base, "test"))
+    assert (blocks["joint_image"][~has] == 0).all() and np.abs(blocks["joint_text"]).sum(1).min() > 0
+    np.testing.assert_allclose(blocks["image"], blocks["joint_image"], atol=1e-3)  # same CLIP, same get_image_features
+    assert Path(m["blocks"]["joint_text"]["cache"]["train"]).name.startswith("tiny-clip.text-")
+
+
+def test_unloadable_joint_model_is_skipped_and_said_once(base, onnx_seed, tmp_path):
+    run, cache = fresh(base, tmp_path/"r", onnx_seed); said = []
+    m = json.loads(embed_run(run, base, cache, image_encoder="", joint_encoder=str(tmp_path/"no-such-model"), log=said.append).read_text())
+    assert set(m["blocks"]) == {"text"}
+    assert len([s for s in said if "joint" in s]) == 1 and "could not be loaded" in said[0]
+    said.clear(); embed_run(run, base, cache, image_encoder="", log=said.append)
+    assert len(said) == 1 and "no joint text+image encoder configured" in said[0]
+
+
+def test_ensure_embeddings_builds_then_reuses(tmp_path, onnx_seed):
+    run = tmp_path/"outputs"/"solo"
+    shutil.copytree(onnx_seed, tmp_path/"outputs"/"embeddings"/"onnx", copy_function=os.link)  # the default cache: outputs/embeddings
+    man = ensure_embeddings(run, "", n_train=40, n_test=20, seed=3)
+    assert man == embed.RunPaths(run).embeddings/"manifest.json" and len(load_blocks(man, "train")[0]) == 40
+    assert any((tmp_path/"outputs"/"embeddings").glob("minilm-*/train.npy"))
+    stamp = man.stat().st_mtime_ns
+    assert ensure_embeddings(run, "", n_train=40, n_test=20, seed=3) == man and man.stat().st_mtime_ns == stamp  # kept as is
+    pre = pd.read_parquet(run/"preprocessed"/"test.parquet"); pre.loc[3, "text"] = "a different text"
+    pre.to_parquet(run/"preprocessed"/"test.parquet", index=False)
+    old = json.loads(man.read_text())["blocks"]["text"]["cache"]
+    new = json.loads(ensure_embeddings(run, "", n_train=40, n_test=20, seed=3).read_text())["blocks"]["text"]["cache"]
+    assert new["train"] == old["train"] and new["test"] != old["test"]  # stale rows re-embedded, the rest reused
