@@ -356,12 +356,8 @@ def oracle_smape(train_df:pd.DataFrame, # rows with sample_id and price
                  data_dir, # folder that may hold oracle.csv
                 ) -> float|None:
     "SMAPE of the twin's noise-free prices on these rows, or None without an oracle."
-    p = Path(data_dir)/"oracle.csv"
-    if not p.exists(): return None
-    o = pd.read_csv(p).set_index("sample_id").oracle_log_price
-    miss = ~train_df.sample_id.isin(o.index)
-    if miss.any(): raise ValueError(f"{p}: no oracle price for sample_id {train_df.sample_id[miss].iloc[0]}; the oracle belongs to other data")
-    return smape(train_df.price, np.expm1(o.loc[train_df.sample_id].to_numpy()))
+    from spam_llms.synth import oracle_smape as _oracle
+    return _oracle(data_dir, train_df.sample_id, train_df.price)
 
 # %% ../nbs/04_lgbm_baseline.ipynb #b7146107
 def compare_models(run_dir, # run folder

@@ -350,11 +350,8 @@ def oracle_floor(oracle_csv, # the twin's oracle.csv (sample_id, split, oracle_l
                  y_log, # their true log1p prices
                 ) -> float | None:
     "SMAPE of the noise-free oracle price on the training rows; None when there is no oracle (real data)."
-    if not Path(oracle_csv).exists(): return None
-    o = pd.read_csv(oracle_csv, usecols=["sample_id", "oracle_log_price"]).drop_duplicates("sample_id").set_index("sample_id")
-    missing = pd.Index(sample_id).difference(o.index)
-    if len(missing): raise ValueError(f"{oracle_csv}: no oracle_log_price for {len(missing)} train rows, e.g. sample_id {missing[0]}; rebuild the twin")
-    return smape_log(y_log, o.loc[sample_id, "oracle_log_price"].to_numpy())
+    from spam_llms.synth import oracle_smape
+    return oracle_smape(Path(oracle_csv).parent, sample_id, np.expm1(np.asarray(y_log, dtype=np.float64)))
 
 # %% ../nbs/03_towers_cv.ipynb #b16443e4
 EMBEDDING_BLOCKS = ("text", "image", "joint_text", "joint_image")
