@@ -52,6 +52,21 @@ def bench_encoder(enc, ids, items, repeats: int, workers: int, threads: int, eag
     return out
 
 
+def versus_fp32(enc, ref, items, repeats: int) -> dict:
+    "Bare rows/s of `enc` and of the fp32 `ref` on the same batches, and the cosine between their vectors."
+    from spam_llms.embed import sort_order
+    order = sort_order(items, enc.modality)
+    batches = [enc.prepare([items[i] for i in order[s:s + enc.batch_size]]) for s in range(0, len(items), enc.batch_size)]
+    out = {}
+    for name, e in (("this", enc), ("fp32", ref)):
+        e.forward(batches[0]); out[name] = np.concatenate([e.forward(b) for b in batches])
+        out[name + "_s"] = best_of(lambda: [e.forward(b) for b in batches], repeats)[0]
+    a, b = out["this"], out["fp32"]
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    return {"bare_rows_per_s": round(len(items) / out["this_s"], 1), "fp32_bare_rows_per_s": round(len(items) / out["fp32_s"], 1),
+            "speedup": round(out["fp32_s"] / out["this_s"], 2), "cosine_mean": round(float(cos.mean()), 4), "cosine_min": round(float(cos.min()), 4)}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=2000, help="rows of the synthetic twin embedded per measurement")
@@ -59,7 +74,7 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2, help="torch / ONNX Runtime threads (the target is for 2 cores)")
     ap.add_argument("--workers", type=int, default=2, help="image decoding threads")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--text-precision", default="fp32", help="fp32 (ONNX Runtime) or bf16 (torch autocast; AVX-512 BF16 CPUs)")
+    ap.add_argument("--text-precision", default="int8", help="int8 (the CPU default: ONNX Runtime, int8 MatMul weights), fp32 (ONNX Runtime) or bf16 (torch autocast)")
     ap.add_argument("--max-tokens", type=int, default=128, help="text truncation (the stage's max_tokens)")
     ap.add_argument("--skip-image", action="store_true")
     ap.add_argument("--work", default=str(ROOT/"bench"/"_work"/"embed"), help="twin, ONNX exports (kept between runs)")
@@ -76,6 +91,9 @@ def main(argv=None):
     load0 = os.getloadavg()
     text = bench_encoder(get_encoder("text", "minilm", "cpu", onnx_dir=work/"onnx", precision=a.text_precision, max_tokens=a.max_tokens)["text"], ids, texts,
                          a.repeats, a.workers, a.threads, eager=get_encoder("text", "minilm", "cpu", max_tokens=a.max_tokens)["text"])
+    if a.text_precision != "fp32":  # the fp32 model on the same batches: speed-up and how far the vectors moved
+        text["vs_fp32"] = versus_fp32(get_encoder("text", "minilm", "cpu", onnx_dir=work/"onnx", precision=a.text_precision, max_tokens=a.max_tokens)["text"],
+                                      get_encoder("text", "minilm", "cpu", onnx_dir=work/"onnx", precision="fp32", max_tokens=a.max_tokens)["text"], texts, a.repeats)
     image = None if a.skip_image else bench_encoder(get_encoder("image", "efficientnet-lite0", "cpu", image_size=a.image_size, onnx_dir=work/"onnx")["image"],
                           ids, imgs, a.repeats, a.workers, a.threads, eager=get_encoder("image", "efficientnet-lite0", "cpu", image_size=a.image_size)["image"])
     res = {"threads": a.threads, "cores": os.cpu_count(), "loadavg_before": load0, "loadavg_after": os.getloadavg(),
@@ -90,6 +108,9 @@ def main(argv=None):
         print(f"{r['encoder']:<20}{r['backend']:<13}{r['bare_rows_per_s']:>12}{r['project_rows_per_s']:>16}{r['overhead_pct']:>9}%"
               f"{r.get('torch_eager_rows_per_s', float('nan')):>13}{r['bare_rows_per_cpu_s_x_threads']:>22}"
               f"{r['project_rows_per_cpu_s_x_threads']:>9}{r['overhead_cpu_pct']:>9}%")
+    if "vs_fp32" in text:
+        v = text["vs_fp32"]; print(f"text {a.text_precision} vs fp32 on the same batches: {v['bare_rows_per_s']} vs {v['fp32_bare_rows_per_s']} rows/s "
+                                   f"(x{v['speedup']}), cosine mean {v['cosine_mean']}, min {v['cosine_min']}")
     print(f"threads {a.threads}, load average before {load0[0]:.2f}, after {os.getloadavg()[0]:.2f}; results in {a.out}")
     return res
 

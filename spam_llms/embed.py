@@ -15,8 +15,9 @@ from .core import RunPaths, atomic_path, load_json, resolve_device, save_json, s
 from .data import download_images, open_image
 
 # %% auto #0
-__all__ = ['OFFLINE', 'SLOT_BLOCKS', 'image_paths', 'file_signature', 'fingerprint', 'decode_images', 'Encoder',
-           'resolve_precision', 'ort_session', 'onnx_session', 'tiny_test_models', 'model_signature', 'get_encoder',
+__all__ = ['PRECISIONS', 'INT8_SCHEME', 'ACTIVATION_OPS', 'OFFLINE', 'SLOT_BLOCKS', 'image_paths', 'file_signature',
+           'fingerprint', 'decode_images', 'Encoder', 'resolve_precision', 'ort_session', 'onnx_session',
+           'activation_fed_matmuls', 'quantize_int8', 'tiny_test_models', 'model_signature', 'get_encoder',
            'sort_order', 'prefetch', 'embed_split', 'cache_entry', 'default_cache_dir', 'read_inputs', 'shard_rows',
            'plan_blocks', 'run_embed', 'load_blocks', 'merge_rows', 'merge_shards', 'ensure_embeddings', 'block_signal',
            'plot_blocks']
@@ -93,21 +94,24 @@ class Encoder:
     def encode(self, items) -> np.ndarray: "prepare + forward, for small lists."; return self.forward(self.prepare(items))
 
 # %% ../nbs/02_embed.ipynb #2878ff30
-def resolve_precision(precision:str, # auto | fp32 | fp16 | bf16
+def resolve_precision(precision:str, # auto | fp32 | fp16 | bf16 | int8
                       device:str, # a resolved torch device
                      ) -> str:
-    "auto = bf16 (fp16 where bf16 is unsupported) on CUDA, fp32 on CPU; fp16 on CPU is refused."
+    "auto = bf16 (fp16 where bf16 is unsupported) on CUDA, int8 on CPU; fp16 on CPU and int8 on CUDA are refused."
     import torch
-    if precision not in ("auto", "fp32", "fp16", "bf16"): raise ValueError(f"precision must be auto, fp32, fp16 or bf16, got {precision!r}")
+    if precision not in PRECISIONS: raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     cuda = device.startswith("cuda")
-    if precision == "auto": return ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "fp32"
-    if precision == "fp16" and not cuda: raise ValueError("precision='fp16' needs CUDA (half matmuls on CPU are slow); use 'bf16' or 'fp32'")
+    if precision == "auto": return ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "int8"
+    if precision == "fp16" and not cuda: raise ValueError("precision='fp16' needs CUDA (half matmuls on CPU are slow); use 'int8', 'bf16' or 'fp32'")
+    if precision == "int8" and cuda: raise ValueError("precision='int8' is the CPU ONNX Runtime path; on CUDA use 'bf16', 'fp16' or 'auto'")
     return precision
 
+PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+
 def _autocast(device:str, precision:str):
-    "torch.autocast for a precision; a no-op for fp32."
+    "torch.autocast for a precision; a no-op for fp32 (and int8, whose quantised part runs in ONNX Runtime)."
     import torch
-    if precision == "fp32": return contextlib.nullcontext()
+    if precision in ("fp32", "int8"): return contextlib.nullcontext()
     return torch.autocast("cuda" if device.startswith("cuda") else "cpu", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
 # %% ../nbs/02_embed.ipynb #6802e1c4
@@ -157,8 +161,31 @@ def onnx_session(module, # torch module (eval, CPU): positional inputs -> one te
         warnings.warn(f"ONNX Runtime path unavailable for {path.name} ({type(e).__name__}: {str(e)[:200]}); running torch eager instead")
         return None
 
+# %% ../nbs/02_embed.ipynb #7638adb0
+INT8_SCHEME = "dynamic int8, MatMul weights per output channel, MatMuls fed by an activation kept fp32"
+ACTIVATION_OPS = {"Mul", "Gelu", "FastGelu", "BiasGelu", "QuickGelu", "Relu", "Sigmoid", "Tanh", "Erf"}
+
+def activation_fed_matmuls(model_path) -> list[str]:
+    "Names of the MatMul nodes whose input comes straight from an activation (a transformer's FFN output projections)."
+    import onnx
+    g = onnx.load(str(model_path), load_external_data=False).graph
+    made_by = {o: n.op_type for n in g.node for o in n.output}
+    return [n.name for n in g.node if n.op_type == "MatMul" and made_by.get(n.input[0]) in ACTIVATION_OPS]
+
+def quantize_int8(src, # an fp32 .onnx file
+                  dst=None, # where the int8 model goes; None = next to src, named by INT8_SCHEME
+                 ) -> Path:
+    "Dynamic int8 copy of an ONNX model (see INT8_SCHEME), written once, atomically."
+    from onnxruntime.quantization import quantize_dynamic, QuantType
+    src = Path(src); dst = Path(dst or src.with_name(f"{src.stem}-int8-{stable_hash(INT8_SCHEME, 6)}.onnx"))
+    if not dst.exists():
+        with atomic_path(dst) as t, _quiet(), contextlib.redirect_stderr(io.StringIO()):
+            quantize_dynamic(str(src), str(t), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"],
+                             nodes_to_exclude=activation_fed_matmuls(src), extra_options={"DefaultTensorType": 1})  # 1 = float
+    return dst
+
 # %% ../nbs/02_embed.ipynb #dcbce52e
-def _st_onnx(m, path):
+def _st_onnx(m, path, int8:bool=False):
     "ONNX Runtime session for a sentence-transformers model's transformer (input_ids, attention_mask -> token states)."
     import torch
     class TokenStates(torch.nn.Module):
@@ -167,18 +194,25 @@ def _st_onnx(m, path):
     pick = lambda f: {k: f[k] for k in ("input_ids", "attention_mask")}
     ex, chk = pick(m.preprocess(["an example", "two"])), pick(m.preprocess(["a longer sentence to check the dynamic axes", "x", "y z"]))
     axes = {k: {0: "batch", 1: "tokens"} for k in ex}
-    return onnx_session(TokenStates(m.transformers_model).eval(), ex, chk, path, axes, tol=1e-3)
+    sess = onnx_session(TokenStates(m.transformers_model).eval(), ex, chk, path, axes, tol=1e-3)
+    if sess is None or not int8: return sess
+    q = ort_session(quantize_int8(path)); feed = {k: v.numpy() for k, v in chk.items()}
+    a, b = (s.run(None, feed)[0][feed["attention_mask"] > 0] for s in (sess, q))  # real tokens' states, fp32 vs int8
+    cos = float(((a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1) + 1e-12)).min())
+    if cos < 0.9: warnings.warn(f"int8 export of {Path(path).name} is too far from fp32 (token cosine {cos:.3f}); not used"); return None
+    return q
 
 # %% ../nbs/02_embed.ipynb #15c6dca8
 def _st_loader(model:str, # model folder or id
                device:str, precision:str, max_tokens:int, onnx_path=None, # onnx_path: None = torch only
               ) -> dict:
-    "Load a sentence-transformers model; its transformer runs in ONNX Runtime when `onnx_path` is given (CPU, fp32)."
+    "Load a sentence-transformers model; its transformer runs in ONNX Runtime when `onnx_path` is given (CPU, fp32 or int8)."
     import torch
     from sentence_transformers import SentenceTransformer
     with _quiet(): m = SentenceTransformer(model, device=device).eval()
     m.max_seq_length = min(max_tokens, m.max_seq_length or max_tokens)
-    with _quiet(): sess = _st_onnx(m, onnx_path) if onnx_path else None
+    sess = _st_onnx(m, onnx_path, int8=precision == "int8") if onnx_path else None  # not quieted: a fallback must be seen
+    if precision == "int8" and sess is None: raise RuntimeError(f"precision='int8' needs the ONNX Runtime export of {model}, which failed (see the warning); use precision='fp32'")
     heads = list(m.children())[1:]
     def forward(f):
         with torch.inference_mode(), _autocast(device, precision):
@@ -333,21 +367,25 @@ def get_encoder(slot:str, # "text", "image" or "joint"
                 name:str, # "minilm" / "efficientnet-lite0", or a sentence-transformers / transformers id or folder
                 device:str="cpu", # auto | cpu | cuda[:N]
                 image_size:int=224, # image side for efficientnet-lite0 (transformers models use their own)
-                max_tokens:int=128, # text truncation, in tokens
-                precision:str="auto", # auto | fp32 | fp16 | bf16
+                max_tokens:int=64, # text truncation, in tokens
+                precision:str="auto", # auto | fp32 | fp16 | bf16 | int8 (CPU: text transformers only, the rest fp32)
                 onnx_dir=None, # where ONNX exports are cached; None = no ONNX Runtime path
-                batch_size:int=0, # rows per forward; 0 = 64 text / 32 image on CPU, 4x on CUDA
+                batch_size:int=0, # rows per forward; 0 = 64 text / 32 image on CPU, 4x on CUDA, 1 for int8 text (see below)
                ) -> dict[str, Encoder]:
     "The blocks a slot produces, by block name; nothing is loaded yet."
     if slot not in SLOT_BLOCKS: raise ValueError(f"slot must be one of {list(SLOT_BLOCKS)}, got {slot!r}")
     if name in OFFLINE and OFFLINE[name][0] != slot: raise ValueError(f"{name!r} is a {OFFLINE[name][0]} encoder, not a {slot} one")
-    device = resolve_device(device); precision = resolve_precision(precision, device)
-    ort_ok = onnx_dir is not None and device == "cpu" and precision == "fp32"
+    device, asked = resolve_device(device), precision; precision = resolve_precision(precision, device)
+    if precision == "int8" and (slot != "text" or (asked == "auto" and onnx_dir is None)): precision = "fp32"  # int8 = the text ONNX path only
+    if precision == "int8" and onnx_dir is None: raise ValueError("precision='int8' runs through ONNX Runtime: give onnx_dir, or use precision='fp32'")
+    ort_ok = onnx_dir is not None and device == "cpu" and precision in ("fp32", "int8")
     base = {"model": name, "weights": model_signature(name), "precision": precision}
-    bs = lambda mod: batch_size or (64 if mod == "text" else 32) * (4 if device.startswith("cuda") else 1)
-    onnx = lambda r: Path(onnx_dir)/f"{_safe(name)}-{stable_hash([r, _torch_version()], 12)}.onnx" if ort_ok else None
+    # int8 quantises activations with one scale per forward call: one row per call keeps a row's vector independent of
+    # its batch neighbours (and of sharding), at the same rows/s as batches of 64 (no padding either)
+    bs = lambda mod: batch_size or (1 if precision == "int8" else (64 if mod == "text" else 32) * (4 if device.startswith("cuda") else 1))
+    onnx = lambda r: Path(onnx_dir)/f"{_safe(name)}-{stable_hash([{**{k: v for k, v in r.items() if k != 'int8'}, 'precision': 'fp32'}, _torch_version()], 12)}.onnx" if ort_ok else None
     if slot == "text":
-        r = {**base, "max_tokens": max_tokens}
+        r = {**base, "max_tokens": max_tokens, **({"int8": INT8_SCHEME} if precision == "int8" else {})}
         return {"text": Encoder("text", name, "text", r, lambda: _st_loader(_st_path(name), device, precision, max_tokens, onnx(r)), bs("text"))}
     if slot == "image" and name == "efficientnet-lite0":
         r = {**base, "image_size": image_size, "resize": "squash-bilinear", "norm": "(x-127)/128", "pool": "mean"}
@@ -593,7 +631,7 @@ def run_embed(run_dir, # the run folder (reads preprocessed/, writes embeddings/
               num_shards:int=1, # shards embedding in parallel; merge them with merge_shards
               cache_dir:str="", # shared cache; "" = outputs/embeddings
               chunk_rows:int=512, # rows per resumable chunk
-              max_tokens:int=128, # text truncation in tokens
+              max_tokens:int=64, # text truncation in tokens
               precision:str="auto", # auto | fp32 | fp16 | bf16
               workers:int=0, # image decoding threads; 0 = min(4, cores)
               progress:bool=True, # tqdm bars
@@ -705,7 +743,7 @@ def _manifest_current(man_path:Path, run_dir) -> bool:
     try:
         man = load_json(man_path); p = man["params"]; cache = Path(p["cache_dir"])
         encs = plan_blocks(p["text_encoder"], p["image_encoder"], p["joint_encoder"], lambda m: None, device=p["device"],
-                           image_size=p["image_size"], max_tokens=p["max_tokens"], precision=p["precision"])
+                           image_size=p["image_size"], max_tokens=p["max_tokens"], precision=p["precision"], onnx_dir=cache/"onnx")
         for split in ("train", "test"):
             ids, texts, imgs = _split_inputs(run_dir, split, Path(p["data_dir"]), cache, any(e.modality == "image" for e in encs.values()), False)
             if not np.array_equal(load_blocks(man_path, split)[0], ids): return False

@@ -8,7 +8,7 @@ from spam_llms import embed
 from spam_llms.embed import ensure_embeddings, get_encoder, load_blocks, merge_shards, run_embed, tiny_test_models
 
 SIDE = 96  # efficientnet-lite0 input side in these tests (fast; the recipe is the same code as 224)
-QUIET = dict(progress=False, log=lambda m: None, chunk_rows=16, batch_size=8)  # small chunks: several per split
+QUIET = dict(progress=False, log=lambda m: None, chunk_rows=16)  # small chunks: several per split; default batches (int8 text: 1 row)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_changed_recipe_or_rows_is_never_served_stale(base, onnx_seed, tmp_path)
 KILL_SCRIPT = """
 import sys
 from spam_llms.embed import run_embed
-run_embed(sys.argv[1], sys.argv[2], image_size=int(sys.argv[4]), cache_dir=sys.argv[3], chunk_rows=16, batch_size=8, progress=False)
+run_embed(sys.argv[1], sys.argv[2], image_size=int(sys.argv[4]), cache_dir=sys.argv[3], chunk_rows=16, progress=False)
 """
 
 
