@@ -17,8 +17,8 @@ from .data import load_challenge
 # %% auto #0
 __all__ = ['UNIT_GROUPS', 'BASE_UNITS', 'CANONICAL_UNITS', 'UNIT_ALIASES', 'parse_catalog', 'clean_text', 'spell_out_numbers',
            'cap_text', 'encoder_text', 'unit_registry', 'canonical_unit', 'to_base_factor', 'extract_quantities',
-           'preprocess_frame', 'catalog_groups', 'make_folds', 'fold_leaks', 'unit_mapping', 'preprocess_report',
-           'plot_preprocess', 'run_preprocess', 'ensure_preprocessed', 'quantity_check']
+           'name_head', 'head_codes', 'preprocess_frame', 'catalog_groups', 'make_folds', 'fold_leaks', 'unit_mapping',
+           'preprocess_report', 'plot_preprocess', 'run_preprocess', 'ensure_preprocessed', 'quantity_check']
 
 # %% ../nbs/01_preprocess.ipynb #39b86076
 _KEY_RE = re.compile(r"^\s*(item name|bullet point(?:\s*\d+)?|product description|value|unit)\s*:[ \t]?(.*)$", re.I)
@@ -253,6 +253,23 @@ def extract_quantities(item_name:str, # the listing's item name
     return dict(pack_count=pack, unit_size=v, size_unit=canon, unit_size_base=base, total_qty=pack * base,
                 qty_group=group, item_count=float(count[0]) if count else math.nan)
 
+# %% ../nbs/01_preprocess.ipynb #c0b3d18a
+def name_head(item_name:str, # the parsed item name
+             ) -> str:
+    "The item name's first word (letters only), lowercased: on Amazon listings usually the brand's first word."
+    m = re.search(r"[^\W\d_]+", item_name or "")
+    return m[0].lower() if m else ""
+
+def head_codes(train_heads, # name_head of every train row
+               test_heads, # name_head of every test row
+               min_count:int=3, # fewer train rows than this -> code 0
+              ) -> tuple[tuple[np.ndarray, np.ndarray], list]:
+    "int64 codes for train and test (1.. by train frequency, 0 = rare, unseen or empty) and the coded words in order."
+    counts = pd.Series([h for h in train_heads if h], dtype=object).value_counts()
+    vocab = sorted(counts[counts >= min_count].index, key=lambda h: (-counts[h], h))
+    idx = {h: i + 1 for i, h in enumerate(vocab)}
+    return tuple(np.array([idx.get(h, 0) for h in hs], np.int64) for hs in (train_heads, test_heads)), vocab
+
 # %% ../nbs/01_preprocess.ipynb #423b7495
 def _row(text:str, max_chars:int, spell_numbers:bool) -> tuple:
     "Everything one catalog contributes: encoder text, parsed counts and the two quantity readings."
@@ -261,7 +278,7 @@ def _row(text:str, max_chars:int, spell_numbers:bool) -> tuple:
     canon, group = canonical_unit(p["unit"])
     return (encoder_text(p, max_chars, spell_numbers), p["unit"], canon, group, p["value"], len(p["bullets"]),
             len(p["item_name"]), len(p["description"]), bool(p["item_name"].strip()), q["pack_count"],
-            q["unit_size_base"], q["total_qty"], q["qty_group"], q["size_unit"], q["item_count"])
+            q["unit_size_base"], q["total_qty"], q["qty_group"], q["size_unit"], q["item_count"], name_head(p["item_name"]))
 
 def _rows(texts:list, max_chars:int, spell_numbers:bool) -> list: "`_row` over a chunk (one worker's share)."; return [_row(t, max_chars, spell_numbers) for t in texts]
 
@@ -276,7 +293,7 @@ def _all_rows(texts:list, max_chars:int, spell_numbers:bool, n_jobs:int, progres
         return [r for part in done for r in part]
 
 _ROW_COLS = ["text", "unit_raw", "unit_canonical", "unit_group", "value", "n_bullets", "name_len", "desc_len", "has_name",
-             "pack_count", "unit_size_base", "total_qty_text", "text_qty_group", "text_size_unit", "item_count"]
+             "pack_count", "unit_size_base", "total_qty_text", "text_qty_group", "text_size_unit", "item_count", "name_head"]
 
 # %% ../nbs/01_preprocess.ipynb #978ae966
 def _codes(values, labels:list) -> np.ndarray:
@@ -309,7 +326,7 @@ def _features(df:pd.DataFrame, max_text_chars:int, numbers_to_words:bool, n_jobs
     out["cat_unit_group"] = _codes(r.unit_group, UNIT_GROUPS); out["cat_unit_canonical"] = _codes(r.unit_canonical, CANONICAL_UNITS)
     out["cat_text_qty_group"] = _codes(r.text_qty_group, UNIT_GROUPS); out["cat_text_size_unit"] = _codes(r.text_size_unit, CANONICAL_UNITS)
     if "price" in df: out["price"] = df.price.to_numpy(np.float64); out["log_price"] = np.log1p(out.price)
-    return out, r[["unit_raw", "has_name"]]
+    return out, r[["unit_raw", "has_name", "name_head"]]
 
 def preprocess_frame(df:pd.DataFrame, # challenge rows: sample_id, catalog_content, image_link[, price][, catalog_empty]
                      max_text_chars:int=1000, # cap on the encoder text
@@ -431,6 +448,7 @@ def run_preprocess(data_dir, # folder with train.csv and test.csv
                    numbers_to_words:bool=False, # spell numbers out in the encoder text
                    fig_dir=None, # figures folder (default: {out_dir}/../figures)
                    n_jobs:int=0, # worker processes for parsing (0 = all cores)
+                   min_head_count:int=3, # item-name first words seen fewer times in train share code 0 (see head_codes)
                    progress:bool=True, # show tqdm bars
                   ) -> dict:
     "Preprocess a data folder into train/test parquet, unit_mapping.json, report.json and figures; returns the report."
@@ -440,9 +458,11 @@ def run_preprocess(data_dir, # folder with train.csv and test.csv
     groups = catalog_groups(pd.concat([tr_raw.catalog_content, te_raw.catalog_content], ignore_index=True))
     train["catalog_group"], test["catalog_group"] = groups[:len(train)], groups[len(train):]
     train["fold"] = make_folds(train, n_folds, seed)
+    (train["cat_name_head"], test["cat_name_head"]), heads = head_codes(f_tr.name_head, f_te.name_head, min_head_count)
     mapping = unit_mapping({"train": f_tr.unit_raw.tolist(), "test": f_te.unit_raw.tolist()})
     rep = preprocess_report(train, test, {"train": f_tr, "test": f_te}, mapping)
-    rep["params"] = {"data_dir": str(data_dir), "n_folds": n_folds, "seed": seed, "max_text_chars": max_text_chars, "numbers_to_words": numbers_to_words}
+    rep["name_heads"] = {"vocabulary": len(heads), "top": heads[:10], **{f"{s}_rows_coded": round(float((d.cat_name_head > 0).mean()), 4) for s, d in (("train", train), ("test", test))}}
+    rep["params"] = {"data_dir": str(data_dir), "n_folds": n_folds, "seed": seed, "max_text_chars": max_text_chars, "numbers_to_words": numbers_to_words, "min_head_count": min_head_count}
     rep["figures"] = [str(p) for p in plot_preprocess(train, test, Path(fig_dir or out.parent/"figures").resolve())]
     rep["seconds"] = round(time.time() - t0, 2)
     save_json(mapping, out/"unit_mapping.json"); save_json(rep, out/"report.json")
