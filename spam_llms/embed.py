@@ -17,10 +17,10 @@ from .data import download_images, open_image
 # %% auto #0
 __all__ = ['PRECISIONS', 'INT8_SCHEME', 'ACTIVATION_OPS', 'OFFLINE', 'SLOT_BLOCKS', 'image_paths', 'file_signature',
            'fingerprint', 'decode_images', 'Encoder', 'resolve_precision', 'ort_session', 'onnx_session',
-           'activation_fed_matmuls', 'quantize_int8', 'tiny_test_models', 'model_signature', 'get_encoder',
-           'sort_order', 'prefetch', 'embed_split', 'cache_entry', 'default_cache_dir', 'read_inputs', 'shard_rows',
-           'plan_blocks', 'run_embed', 'load_blocks', 'merge_rows', 'merge_shards', 'ensure_embeddings', 'block_signal',
-           'plot_blocks']
+           'activation_fed_matmuls', 'quantize_int8', 'RowSessions', 'tiny_test_models', 'model_signature',
+           'get_encoder', 'sort_order', 'prefetch', 'embed_split', 'cache_entry', 'default_cache_dir', 'read_inputs',
+           'shard_rows', 'plan_blocks', 'run_embed', 'load_blocks', 'merge_rows', 'merge_shards', 'ensure_embeddings',
+           'block_signal', 'plot_blocks']
 
 # %% ../nbs/02_embed.ipynb #6b9db2e2
 def image_paths(links, # the image_link column (relative paths, file:// URIs or URLs)
@@ -184,6 +184,25 @@ def quantize_int8(src, # an fp32 .onnx file
                              nodes_to_exclude=activation_fed_matmuls(src), extra_options={"DefaultTensorType": 1})  # 1 = float
     return dst
 
+# %% ../nbs/02_embed.ipynb #15df963e
+class RowSessions:
+    "An ONNX token model run row by row (padding stripped) on `n` single-threaded sessions in parallel."
+    def __init__(self, path, # the .onnx file: inputs input_ids, attention_mask (rows, tokens); output (rows, tokens, dim)
+                 n:int=0, # sessions = threads (0 = torch's thread count)
+                ):
+        import torch
+        self.n = n or torch.get_num_threads(); self.sessions = [ort_session(path, 1) for _ in range(self.n)]
+        self.pool = ThreadPoolExecutor(self.n) if self.n > 1 else None
+    def run(self, _outputs, feed:dict) -> list:
+        "Like InferenceSession.run: [float32 (rows, tokens, dim)], zeros at padded positions."
+        lens = feed["attention_mask"].sum(1); parts = np.array_split(np.arange(len(lens)), self.n)
+        one = lambda s, r: s.run(None, {k: v[r:r + 1, :lens[r]] for k, v in feed.items()})[0][0]
+        work = lambda j: [one(self.sessions[j], r) for r in parts[j]]
+        states = [x for part in (self.pool.map if self.pool else map)(work, range(self.n)) for x in part]
+        out = np.zeros((len(lens), feed["attention_mask"].shape[1], states[0].shape[-1]), np.float32)
+        for r, x in enumerate(states): out[r, :len(x)] = x
+        return [out]
+
 # %% ../nbs/02_embed.ipynb #dcbce52e
 def _st_onnx(m, path, int8:bool=False):
     "ONNX Runtime session for a sentence-transformers model's transformer (input_ids, attention_mask -> token states)."
@@ -196,7 +215,7 @@ def _st_onnx(m, path, int8:bool=False):
     axes = {k: {0: "batch", 1: "tokens"} for k in ex}
     sess = onnx_session(TokenStates(m.transformers_model).eval(), ex, chk, path, axes, tol=1e-3)
     if sess is None or not int8: return sess
-    q = ort_session(quantize_int8(path)); feed = {k: v.numpy() for k, v in chk.items()}
+    q = RowSessions(quantize_int8(path)); feed = {k: v.numpy() for k, v in chk.items()}
     a, b = (s.run(None, feed)[0][feed["attention_mask"] > 0] for s in (sess, q))  # real tokens' states, fp32 vs int8
     cos = float(((a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1) + 1e-12)).min())
     if cos < 0.9: warnings.warn(f"int8 export of {Path(path).name} is too far from fp32 (token cosine {cos:.3f}); not used"); return None
@@ -370,7 +389,7 @@ def get_encoder(slot:str, # "text", "image" or "joint"
                 max_tokens:int=64, # text truncation, in tokens
                 precision:str="auto", # auto | fp32 | fp16 | bf16 | int8 (CPU: text transformers only, the rest fp32)
                 onnx_dir=None, # where ONNX exports are cached; None = no ONNX Runtime path
-                batch_size:int=0, # rows per forward; 0 = 64 text / 32 image on CPU, 4x on CUDA, 1 for int8 text (see below)
+                batch_size:int=0, # rows per forward; 0 = 64 text / 32 image on CPU, 4x on CUDA
                ) -> dict[str, Encoder]:
     "The blocks a slot produces, by block name; nothing is loaded yet."
     if slot not in SLOT_BLOCKS: raise ValueError(f"slot must be one of {list(SLOT_BLOCKS)}, got {slot!r}")
@@ -380,9 +399,7 @@ def get_encoder(slot:str, # "text", "image" or "joint"
     if precision == "int8" and onnx_dir is None: raise ValueError("precision='int8' runs through ONNX Runtime: give onnx_dir, or use precision='fp32'")
     ort_ok = onnx_dir is not None and device == "cpu" and precision in ("fp32", "int8")
     base = {"model": name, "weights": model_signature(name), "precision": precision}
-    # int8 quantises activations with one scale per forward call: one row per call keeps a row's vector independent of
-    # its batch neighbours (and of sharding), at the same rows/s as batches of 64 (no padding either)
-    bs = lambda mod: batch_size or (1 if precision == "int8" else (64 if mod == "text" else 32) * (4 if device.startswith("cuda") else 1))
+    bs = lambda mod: batch_size or (64 if mod == "text" else 32) * (4 if device.startswith("cuda") else 1)
     onnx = lambda r: Path(onnx_dir)/f"{_safe(name)}-{stable_hash([{**{k: v for k, v in r.items() if k != 'int8'}, 'precision': 'fp32'}, _torch_version()], 12)}.onnx" if ort_ok else None
     if slot == "text":
         r = {**base, "max_tokens": max_tokens, **({"int8": INT8_SCHEME} if precision == "int8" else {})}

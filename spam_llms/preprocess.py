@@ -25,12 +25,17 @@ _KEY_RE = re.compile(r"^\s*(item name|bullet point(?:\s*\d+)?|product descriptio
 _EXTRA_RE = re.compile(r"^\s*([A-Z][A-Za-z0-9&/()' -]{0,30}?)\s*:[ \t]?(.*)$")
 _MISSING = {"", "nan", "none", "null", "n/a", "na", "-"}
 
+_LEADING_NUM = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+))\s*[^\W\d_](?:[^\W\d_]|[ .])*$")  # "12 oz", "2.5 lbs": number + unit words
+
 def _to_float(s:str) -> float:
-    "A Value string as a float (NaN for empty / nan / None / junk)."
+    "A Value string as a float ('1,000' -> 1000, '12 oz' -> 12; NaN for empty / nan / None / junk / inf)."
     s = s.strip().replace(",", "")
     if s.lower() in _MISSING: return math.nan
     try: v = float(s)
-    except ValueError: return math.nan
+    except ValueError:
+        m = _LEADING_NUM.match(s)
+        if not m: return math.nan
+        v = float(m[1])
     return v if math.isfinite(v) else math.nan
 
 # %% ../nbs/01_preprocess.ipynb #5dd6a9f5

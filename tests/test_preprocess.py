@@ -170,3 +170,30 @@ def test_hostile_catalogs_do_not_break_the_frame():
     assert len(f) == 6 and f.text.str.len().le(200).all()
     assert f.cat_unit_group.tolist()[:4] == [3, 3, 3, 3] and f.catalog_empty.tolist() == [True] + [False] * 5
     assert "🍪" not in f.text[5] and "<p>" not in f.text[4]
+
+
+def test_long_catalog_value_with_unit_and_unknown_unit(tmp_path):
+    "A 100,000-character catalog, Value written '1,000' or '12 oz', and a unit nobody knows: read, parsed, kept apart."
+    long = "Item Name: Big Tea, 12 oz\nProduct Description: " + "steeped leaves " * 7000 + "\nValue: 1,000\nUnit: Count\n"
+    rows = [(1, long, "a.jpg", 5.0), (2, "Item Name: Tea\nValue: 12 oz\nUnit: Ounce\n", "b.jpg", 3.0),
+            (3, "Item Name: Rope\nValue: 3\nUnit: Furlongs\n", "c.jpg", 9.0), (4, "Item Name: Cup\nValue: 12 oz 3\nUnit: Ounce\n", "d.jpg", 2.0)]
+    p = tmp_path/"train.csv"; pd.DataFrame(rows, columns=["sample_id", "catalog_content", "image_link", "price"]).to_csv(p, index=False)
+    df = read_challenge_csv(p, "train")
+    assert len(df.catalog_content[0]) > 100_000
+    f = preprocess_frame(df, max_text_chars=1000)
+    assert f.text.str.len().max() <= 1000 and f.text[0].startswith("Big Tea")
+    assert f.num_value.tolist()[:3] == [1000.0, 12.0, 3.0] and math.isnan(f.num_value[3])  # '12 oz 3' is junk: NaN, has_value 0
+    assert f.num_has_value.tolist() == [1, 1, 1, 0]
+    assert [UNIT_GROUPS[i] for i in f.cat_unit_group] == ["count", "mass", "Others", "mass"]  # unknown unit: its own group
+
+
+def test_name_head_codes_in_the_tables(twin):
+    "cat_name_head: the brand proxy coded by train counts, in both tables, with its vocabulary in the report."
+    root, data, rep = twin
+    tr, te = (pd.read_parquet(root/"preprocessed"/f"{s}.parquet") for s in ("train", "test"))
+    raw = pd.read_csv(data/"train.csv").set_index("sample_id").catalog_content
+    first = raw.loc[tr.sample_id].str.extract(r"Item Name:\s*([^\W\d_]+)")[0].str.lower().to_numpy()
+    counts = pd.Series(first).value_counts()
+    assert ((tr.cat_name_head > 0).to_numpy() == (counts.loc[first].to_numpy() >= 3)).all()
+    assert rep["name_heads"]["vocabulary"] == int((counts >= 3).sum()) and rep["name_heads"]["top"][0] == counts.index[0]
+    assert te.cat_name_head.max() <= rep["name_heads"]["vocabulary"] and rep["name_heads"]["test_rows_coded"] > 0.9
