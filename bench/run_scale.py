@@ -53,8 +53,7 @@ def collect(run_dir:Path) -> dict:
 def embed_params(run_dir:Path) -> dict:
     "The recipe of the run's text block (precision, tokens, batch) from its embeddings manifest."
     try:
-        man = json.loads((run_dir/"embeddings/manifest.json").read_text()); p = man["params"]
-        rec = man["blocks"]["text"]["recipe"]
+        man = json.loads((run_dir/"embeddings/manifest.json").read_text()); rec = man["blocks"]["text"]["recipe"]
         return {"precision": rec.get("precision"), "max_tokens": rec.get("max_tokens"), "batch_size": man["report"]["text"]["train"].get("batch_size")}
     except Exception: return {}
 
@@ -68,7 +67,8 @@ def embed_rows(label:str, r:dict) -> list:
 
 def write_results(res:dict, profile:str, cmdline:str, path:Path, before:tuple|None=None):
     sizes = sorted(res); big = res[sizes[-1]]
-    notes = path.read_text().split("\n## Notes", 1)[1] if path.exists() and "\n## Notes" in path.read_text() else None
+    old = path.read_text() if path.exists() else ""
+    notes = old.split("\n## Notes", 1)[1] if "\n## Notes" in old else None
     L = [f"# Benchmark results", "", f"Produced by: `{cmdline}`  ", f"Machine: {machine()}  ", f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  ",
          f"Profile: `{profile}` (configs/{profile}/), synthetic twin with train = test rows, 224 px images, default offline encoders.", ""]
     L += [f"## Wall time and peak memory per stage ({sizes[-1]:,} + {sizes[-1]:,} rows)", "", "| stage | seconds | peak MB |", "|---|---:|---:|"]
@@ -128,7 +128,5 @@ if __name__ == "__main__":
         if not a.collect_only:
             sets += ["--set", f"02_embed.cache_dir={ROOT/'outputs'/run/'embedding_cache'}", "--stages", "01_preprocess,02_embed"]
             spam_run(run, a.profile, a.seed, n, sets + extra)
-        d = ROOT/"outputs"/run
-        before = (n, {"seconds": json.loads((d/"chain.json").read_text())["seconds"], "embed": json.loads((d/"embeddings/metrics.json").read_text()),
-                      "embed_params": embed_params(d)})
+        before = (n, collect(ROOT/"outputs"/run))  # no models or submission in this run: only seconds and embed are read
         write_results(res, a.profile, cmdline, Path(a.out), before)

@@ -8,7 +8,7 @@ from spam_llms import embed
 from spam_llms.embed import ensure_embeddings, get_encoder, load_blocks, merge_shards, run_embed, tiny_test_models
 
 SIDE = 96  # efficientnet-lite0 input side in these tests (fast; the recipe is the same code as 224)
-QUIET = dict(progress=False, log=lambda m: None, chunk_rows=16)  # small chunks: several per split; default batches (int8 text: 1 row)
+QUIET = dict(progress=False, log=lambda m: None, chunk_rows=16)  # small chunks: several per split; default batch sizes
 
 
 @pytest.fixture(scope="module")
