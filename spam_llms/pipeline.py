@@ -10,16 +10,23 @@ import yaml
 from .core import RunPaths, save_json, load_json, stable_hash
 
 # %% auto #0
-__all__ = ['STAGE_RE', 'list_stages', 'notebook_parameters', 'stage_parameters', 'load_profile', 'parse_sets', 'PeakMemory',
-           'StageFailed', 'run_stage', 'prepare_data', 'run_chain', 'final_lines', 'main']
+__all__ = ['STAGE_RE', 'QUIET_KERNEL', 'STAGE_NEEDS', 'list_stages', 'notebook_parameters', 'stage_parameters', 'load_profile',
+           'parse_sets', 'PeakMemory', 'StageFailed', 'run_stage', 'prepare_data', 'run_chain', 'final_lines',
+           'ensure_upstream', 'main']
 
 # %% ../nbs/08_pipeline.ipynb #7dce0c20
-STAGE_RE = re.compile(r"^(\d\d)_([a-z][a-z0-9_]*)\.ipynb$")
+STAGE_RE = re.compile(r"^(\d\d)([a-z]?)_([a-z][a-z0-9_]*)\.ipynb$")
+
+def _has_parameters(nb_path) -> bool:
+    "Whether a notebook has a cell tagged `parameters`."
+    try: cells = json.loads(Path(nb_path).read_text()).get("cells", [])
+    except ValueError: return False
+    return any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells)
 
 def list_stages(nbs_dir, # the notebooks folder
                ) -> list[str]:
     "Stage notebook names (without .ipynb) in chain order."
-    return sorted(p.stem for p in Path(nbs_dir).iterdir() if STAGE_RE.match(p.name) and int(p.name[:2]) < 8)
+    return sorted(p.stem for p in Path(nbs_dir).iterdir() if STAGE_RE.match(p.name) and int(p.name[:2]) < 8 and _has_parameters(p))
 
 # %% ../nbs/08_pipeline.ipynb #4cc508e4
 def notebook_parameters(nb_path, # a stage notebook
@@ -36,12 +43,18 @@ def notebook_parameters(nb_path, # a stage notebook
     return out
 
 # %% ../nbs/08_pipeline.ipynb #882b4ab0
-def _coerce(value, type_name:str|None):
-    "Cast a command-line string to the declared type."
+_BOOLS = {"1": True, "true": True, "yes": True, "y": True, "0": False, "false": False, "no": False, "n": False}
+
+def _coerce(value, type_name:str|None, key:str="value"):
+    "Cast a command-line string to the declared type; a value that does not fit names the key, the value and the type."
     if not isinstance(value, str) or type_name in (None, "str"): return value
-    if type_name == "bool": return value.lower() in ("1", "true", "yes", "y")
-    if type_name in ("int", "float"): return {"int": int, "float": float}[type_name](value)
-    return yaml.safe_load(value)
+    try:
+        if type_name == "bool": return _BOOLS[value.strip().lower()]
+        if type_name in ("int", "float"): return {"int": int, "float": float}[type_name](value)
+        return yaml.safe_load(value)
+    except (KeyError, ValueError, yaml.YAMLError):
+        hint = " (true/false, yes/no or 1/0)" if type_name == "bool" else ""
+        raise ValueError(f"--set {key}={value!r}: expected {type_name}{hint}, got {value!r}") from None
 
 def stage_parameters(nb_path, # stage notebook
                      common:dict, # run-wide values, passed where declared
@@ -53,7 +66,7 @@ def stage_parameters(nb_path, # stage notebook
     unknown = sorted((set(profile) | set(overrides)) - set(decl))
     if unknown: raise ValueError(f"{name}: parameter(s) {unknown} are not declared in its parameters cell; declared: {sorted(decl)}")
     out = {k: v for k, v in common.items() if k in decl}
-    out.update(profile); out.update({k: _coerce(v, decl[k][0]) for k, v in overrides.items()})
+    out.update(profile); out.update({k: _coerce(v, decl[k][0], f"{name}.{k}") for k, v in overrides.items()})
     return out
 
 # %% ../nbs/08_pipeline.ipynb #799c3e08
@@ -96,11 +109,13 @@ class PeakMemory:
 # %% ../nbs/08_pipeline.ipynb #804195fc
 class StageFailed(RuntimeError): "A stage notebook raised; the message points at its executed copy."
 
+QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]  # the kernel's start-up warnings (TCP without encryption) are not the stage's news
+
 def run_stage(nb_path, # stage notebook
               run_dir, # run folder
               params:dict, # papermill parameters
               force:bool=False, # rerun even if complete
-              log=print, # where progress lines go
+              log=print, # where progress goes: called as log(text, end=..., flush=...), one line per stage
              ) -> str:
     "Execute one stage unless already complete with the same parameters; returns 'ran' or 'skipped'."
     import papermill as pm
@@ -110,17 +125,18 @@ def run_stage(nb_path, # stage notebook
         log(f"[{name}] complete with these parameters, skipped (use --force to rerun)"); return "skipped"
     if marker.exists(): marker.unlink()
     out_nb = rp.nbs/f"{name}.ipynb"; out_nb.parent.mkdir(parents=True, exist_ok=True); t0 = time.time()
-    log(f"[{name}] running → {out_nb}")
+    log(f"[{name}] running ...", end="", flush=True)
     try:
         with PeakMemory() as mem:
             pm.execute_notebook(str(Path(nb_path).absolute()), str(out_nb), parameters=params, kernel_name="python3", language="python",
-                                cwd=str(Path(nb_path).absolute().parent), progress_bar=False)
+                                cwd=str(Path(nb_path).absolute().parent), progress_bar=False, extra_arguments=QUIET_KERNEL)
     except Exception as e:
+        log(f" FAILED after {time.time() - t0:.1f}s")
         raise StageFailed(f"stage {name} failed: {type(e).__name__}: {str(e).strip().splitlines()[-1][:300] if str(e).strip() else ''}\n"
                           f"  open the executed notebook to see the failing cell: {out_nb}") from None
     save_json({"params_hash": key, "params": params, "seconds": round(time.time() - t0, 1), "peak_mb": mem.peak_mb,
                "finished": time.strftime("%Y-%m-%d %H:%M:%S")}, marker)
-    log(f"[{name}] done in {time.time() - t0:.1f}s, peak memory {mem.peak_mb:,.0f} MB"); return "ran"
+    log(f" done in {time.time() - t0:.1f}s, peak memory {mem.peak_mb:,.0f} MB → {out_nb}"); return "ran"
 
 # %% ../nbs/08_pipeline.ipynb #06d3425b
 def prepare_data(run_dir, # run folder
@@ -175,12 +191,42 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
 
 # %% ../nbs/08_pipeline.ipynb #3207ba1f
 def final_lines(run_dir) -> list[str]:
-    "The closing lines: submission path and the final OOF SMAPE (when the submission stage ran)."
+    "The closing lines: submission path, the final OOF SMAPE and, when the data had `test_truth.csv`, the test SMAPE beside it."
     sub = RunPaths(run_dir).stage("submission")
     if not (sub/"submission.csv").exists(): return [f"run folder: {run_dir} (no submission yet: stage 06_submission did not run)"]
     m = load_json(sub/"metrics.json") if (sub/"metrics.json").exists() else {}
-    s = m.get("blend_oof_smape")
-    return [f"submission: {sub/'submission.csv'}", f"final OOF SMAPE (blend): {s:.3f}" if s is not None else "final OOF SMAPE: n/a"]
+    s, t = m.get("blend_oof_smape"), m.get("blend_test_smape")
+    last = f"final OOF SMAPE (blend): {s:.3f}" if s is not None else "final OOF SMAPE: n/a"
+    if t is not None:
+        b = m.get("best_single", {}); last += f"; test SMAPE (blend vs test_truth.csv): {t:.3f}"
+        if "best_single_test_smape" in m: last += f"; best single {b.get('model')}: OOF {b.get('oof_smape'):.3f}, test {m['best_single_test_smape']:.3f}"
+    return [f"submission: {sub/'submission.csv'}", last]
+
+# %% ../nbs/08_pipeline.ipynb #ff5303e7
+STAGE_NEEDS = {"02_embed": ["preprocessed"], "03_towers_cv": ["preprocessed", "embeddings"], "03b_finetune": ["preprocessed"],
+               "04_lgbm_baseline": ["preprocessed", "embeddings"], "04b_sparse_mlp": ["preprocessed"],
+               "05_knn_refine": ["preprocessed", "embeddings", "models"], "06_submission": ["preprocessed", "models"]}
+
+def ensure_upstream(run_dir, # the run folder
+                    stage:str, # the stage about to run, e.g. "04b_sparse_mlp"
+                    data_dir:str="", # challenge data; "" = the twin in {run_dir}/data
+                    n_train:int=400, n_test:int=200, seed:int=42, # twin size and seed when inputs must be built
+                    device:str="cpu", # embedding device when embeddings must be built
+                   ) -> dict:
+    "Build, at smoke size through the library, whatever `stage` reads that the run lacks; returns {input: path}."
+    if stage not in STAGE_NEEDS and not re.match(r"^0[01]_", stage): raise ValueError(f"ensure_upstream: unknown stage {stage!r}; known: {sorted(STAGE_NEEDS)}")
+    rp, out = RunPaths(run_dir), {}
+    for need in STAGE_NEEDS.get(stage, []):
+        if need == "preprocessed":
+            from spam_llms.preprocess import ensure_preprocessed
+            out[need] = ensure_preprocessed(run_dir, data_dir, n_train, n_test, seed)
+        elif need == "embeddings":
+            from spam_llms.embed import ensure_embeddings
+            out[need] = ensure_embeddings(run_dir, data_dir, n_train, n_test, seed, device)
+        elif need == "models":
+            from spam_llms.refine import ensure_base_models
+            out[need] = ensure_base_models(run_dir, data_dir, n_train, n_test, seed, device)
+    return out
 
 # %% ../nbs/08_pipeline.ipynb #b7b67c12
 def main(argv:list[str]|None=None):

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize, lsq_linear
-from .core import smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_preds, RunPaths
+from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_preds, RunPaths
 from .refine import discover_models, load_model, ensure_base_models, smape_by_decile
 
 # %% auto #0
-__all__ = ['blend_predict', 'fit_blend', 'nested_blend', 'choose_blend', 'validate_submission', 'write_submission',
-           'drop_identical', 'model_table', 'plot_pred_vs_truth', 'plot_smape_by_decile', 'model_matrix', 'blend_stage',
-           'run_submission']
+__all__ = ['blend_predict', 'fit_blend', 'nested_blend', 'choose_blend', 'fit_log_shift', 'calibrate', 'validate_submission',
+           'write_submission', 'read_truth', 'truth_scores', 'drop_identical', 'model_table', 'plot_pred_vs_truth',
+           'plot_smape_by_decile', 'model_matrix', 'blend_stage', 'run_submission']
 
 # %% ../nbs/06_submission.ipynb #34a8845f
 def blend_predict(P, # (n, M) model log-price predictions
@@ -79,6 +79,33 @@ def choose_blend(P, # (n, M) model OOF predictions
             "in_sample_smape": smape_log(y, blend_predict(P, w, b, lo, hi)), "fold_fits": nested[best][1],
             "oof": nested[best][0], "test": blend_predict(T, w, b, lo, hi)}
 
+# %% ../nbs/06_submission.ipynb #f02d256f
+def fit_log_shift(y, # (n,) true log prices
+                  p, # (n,) predicted log prices
+                  bound:float=0.5, # largest shift tried, in log units (a price factor of e^0.5 ≈ 1.65)
+                 ) -> float:
+    "The global log-price shift minimising the SMAPE of `p + shift`."
+    from scipy.optimize import minimize_scalar
+    y, p = np.asarray(y, np.float64), np.asarray(p, np.float64)
+    r = minimize_scalar(lambda c: smape_log(y, p + c), bounds=(-bound, bound), method="bounded", options={"xatol": 1e-4})
+    return float(r.x) if r.fun < smape_log(y, p) else 0.0
+
+# %% ../nbs/06_submission.ipynb #0e9412d8
+def calibrate(y, # (n,) true log prices
+              oof, # (n,) the blend's (nested) OOF log-price predictions
+              folds, # (n,) fold column
+              test=None, # (m,) the blend's test predictions
+             ) -> dict:
+    "Nested global log shift: per-fold shifts fit on the other folds, the honest before/after SMAPE, and the shifted test."
+    y, oof, folds = np.asarray(y, np.float64), np.asarray(oof, np.float64), np.asarray(folds)
+    out, shifts = oof.copy(), {}
+    for f in np.unique(folds):
+        c = fit_log_shift(y[folds != f], oof[folds != f]); out[folds == f] += c; shifts[int(f)] = c
+    before, after = smape_log(y, oof), smape_log(y, out); use = after < before
+    c_all = fit_log_shift(y, oof) if use else 0.0
+    return {"shift": c_all, "applied": bool(use), "fold_shifts": shifts, "oof_smape_before": before, "oof_smape_after": after,
+            "gain": before - after, "oof": out if use else oof, "test": None if test is None else np.asarray(test, np.float64) + c_all}
+
 # %% ../nbs/06_submission.ipynb #afe49ec7
 def validate_submission(df:pd.DataFrame, # the submission table
                         test_ids, # every sample_id of test.csv
@@ -109,6 +136,31 @@ def write_submission(df:pd.DataFrame, # columns sample_id, price
     validate_submission(pd.read_csv(path), test_ids)
     return Path(path)
 
+# %% ../nbs/06_submission.ipynb #35454a5b
+def read_truth(path, # test_truth.csv: sample_id,price
+               test_ids, # every sample_id of test.csv
+              ) -> pd.Series:
+    "True test prices by sample_id, checked against the test ids; a bad file raises naming the id or row."
+    df = pd.read_csv(path)
+    if not {"sample_id", "price"} <= set(df.columns): raise ValueError(f"{path}: needs columns sample_id,price, got {list(df.columns)}")
+    dup = df.sample_id[df.sample_id.duplicated()]
+    if len(dup): raise ValueError(f"{path}: sample_id {dup.iloc[0]} appears more than once; one true price per test id")
+    want, have = pd.Index(np.asarray(test_ids)), pd.Index(df.sample_id)
+    missing, extra = want.difference(have), have.difference(want)
+    if len(missing): raise ValueError(f"{path}: {len(missing)} test sample_id(s) have no true price, e.g. {missing[0]}; the truth must cover test.csv exactly")
+    if len(extra): raise ValueError(f"{path}: {len(extra)} sample_id(s) are not in test.csv, e.g. {extra[0]}; is this the truth of another split?")
+    price = pd.to_numeric(df.price, errors="coerce"); bad = ~(np.isfinite(price) & (price > 0))
+    if bad.any(): i = int(np.flatnonzero(bad)[0]); raise ValueError(f"{path}: row {i + 2} (sample_id {df.sample_id.iloc[i]}): price={df.price.iloc[i]!r} must be a finite number > 0")
+    return pd.Series(price.to_numpy(np.float64), index=df.sample_id.to_numpy()).loc[want]
+
+def truth_scores(truth:pd.Series, # from `read_truth`
+                 test_ids, # sample_ids in the predictions' row order
+                 preds:dict, # {name: (m,) test log-price predictions}
+                ) -> dict:
+    "Test SMAPE of each prediction against the true prices."
+    y = np.log1p(truth.loc[np.asarray(test_ids)].to_numpy(np.float64))
+    return {n: smape_log(y, np.asarray(p, np.float64)) for n, p in preds.items()}
+
 # %% ../nbs/06_submission.ipynb #58e7e4c6
 def drop_identical(P, T, # (n, M) OOF and (m, M) test predictions
                    names:list[str], # their model names
@@ -127,18 +179,24 @@ def model_table(y, folds, # (n,) truth and fold column
                 blend:dict, # from `choose_blend`
                 oracle:float|None=None, # the twin's noise floor, from `gbm.oracle_smape`
                 same:dict|None=None, # models left out of the blend as identical to another: {name: kept model}
+                calibration:dict|None=None, # from `calibrate`, when the stage calibrates
+                test_smape:dict|None=None, # {model, "blend", "blend_calibrated": test SMAPE}, when the truth is known
                ) -> pd.DataFrame:
-    "OOF SMAPE per model (overall, fold mean and std), blend weight, the blend and the oracle floor."
-    y, folds, same = np.asarray(y, np.float64), np.asarray(folds), same or {}
+    "OOF SMAPE per model (overall, fold mean and std), blend weight, test SMAPE where known, the blend and the oracle floor."
+    y, folds, same, ts = np.asarray(y, np.float64), np.asarray(folds), same or {}, test_smape or {}
     fold_s = lambda p: [smape_log(y[folds == f], p[folds == f]) for f in np.unique(folds)]
     rows = [{"model": n, "oof_smape": smape_log(y, P[:, i]), "fold_mean": np.mean(fold_s(P[:, i])), "fold_std": np.std(fold_s(P[:, i])),
-             "weight": float(blend["weights"][i])} | ({"identical_to": same.get(n, "")} if same else {}) for i, n in enumerate(names)]
+             "weight": float(blend["weights"][i]), "test_smape": ts.get(n)} | ({"identical_to": same.get(n, "")} if same else {}) for i, n in enumerate(names)]
     rows = sorted(rows, key=lambda r: r["oof_smape"])
     rows += [{"model": f"blend ({blend['mode']}, nested)", "oof_smape": blend["blend_oof_smape"], "fold_mean": np.mean(fold_s(blend["oof"])),
-              "fold_std": np.std(fold_s(blend["oof"])), "weight": float(np.sum(blend["weights"]))},
-             {"model": "blend (in-sample weights)", "oof_smape": blend["in_sample_smape"]}]
+              "fold_std": np.std(fold_s(blend["oof"])), "weight": float(np.sum(blend["weights"])), "test_smape": ts.get("blend")}]
+    if calibration: rows.append({"model": f"blend + log shift {calibration['shift']:+.3f} ({'applied' if calibration['applied'] else 'not applied: no nested gain'})",
+                                 "oof_smape": calibration["oof_smape_after"], "fold_mean": np.mean(fold_s(calibration["oof"])),
+                                 "fold_std": np.std(fold_s(calibration["oof"])), "test_smape": ts.get("blend_calibrated")})
+    rows.append({"model": "blend (in-sample weights)", "oof_smape": blend["in_sample_smape"]})
     if oracle is not None: rows.append({"model": "oracle floor", "oof_smape": oracle})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    return out if test_smape else out.drop(columns="test_smape")
 
 # %% ../nbs/06_submission.ipynb #9d5c315d
 def plot_pred_vs_truth(y, pred, # (n,) true and predicted log prices
@@ -187,21 +245,30 @@ def blend_stage(train:pd.DataFrame, test:pd.DataFrame, # preprocessed frames (tr
                 test_ids, # every sample_id of test.csv
                 mode:str="auto", # simplex, affine or auto
                 oracle:float|None=None, # oracle floor for the table
+                truth:pd.Series|None=None, # true test prices by sample_id (`read_truth`), when known
+                calibration:bool=True, # fit the nested global log shift after the blend
                ) -> tuple[dict, pd.DataFrame]:
-    "Blend the models, write the submission and the blend's tables; returns (metrics, model table)."
+    "Blend the models, calibrate, write the submission and the blend's tables; returns (metrics, model table)."
     y, folds, out = train.log_price.to_numpy(np.float64), train.fold.to_numpy(), RunPaths(run_dir).stage("submission")
     P, T = model_matrix(run_dir, names, train.sample_id, test.sample_id, folds); Pk, Tk, kept, same = drop_identical(P, T, names)
     bl = choose_blend(Pk, y, folds, Tk, mode); bl["weights"] = np.array([bl["weights"][kept.index(n)] if n in kept else 0.0 for n in names])
-    table = model_table(y, folds, P, names, bl, oracle, same)
-    write_submission(pd.DataFrame({"sample_id": test.sample_id.to_numpy(), "price": np.expm1(bl["test"])}), out/"submission.csv", test_ids)
-    save_preds(pd.DataFrame({"sample_id": train.sample_id, "pred": bl["oof"], "fold": folds}), out/"blend_oof.parquet")
-    save_preds(pd.DataFrame({"sample_id": test.sample_id, "pred": bl["test"]}), out/"blend_test.parquet")
+    cal = calibrate(y, bl["oof"], folds, bl["test"]) if calibration else None
+    oof, tst = (cal["oof"], cal["test"]) if cal else (bl["oof"], bl["test"])
+    ts = None if truth is None else truth_scores(truth, test.sample_id, dict(zip(names, T.T)) | {"blend": bl["test"]} | ({"blend_calibrated": cal["test"]} if cal else {}))
+    table = model_table(y, folds, P, names, bl, oracle, same, cal, ts)
+    write_submission(pd.DataFrame({"sample_id": test.sample_id.to_numpy(), "price": np.expm1(tst)}), out/"submission.csv", test_ids)
+    save_preds(pd.DataFrame({"sample_id": train.sample_id, "pred": oof, "fold": folds}), out/"blend_oof.parquet")
+    save_preds(pd.DataFrame({"sample_id": test.sample_id, "pred": tst}), out/"blend_test.parquet")
     with atomic_path(out/"models.csv") as t: table.to_csv(t, index=False)
     singles = table.iloc[:len(names)]
-    m = {"blend_oof_smape": float(bl["blend_oof_smape"]), "weights": dict(zip(names, map(float, bl["weights"]))), "intercept": bl["intercept"],
+    m = {"blend_oof_smape": smape_log(y, oof), "blend_oof_smape_uncalibrated": float(bl["blend_oof_smape"]),
+         "calibration": {k: v for k, v in cal.items() if k not in ("oof", "test")} if cal else None,
+         "weights": dict(zip(names, map(float, bl["weights"]))), "intercept": bl["intercept"],
          "mode": bl["mode"], "nested_smape_by_mode": bl["nested_smape_by_mode"], "blend_in_sample_smape": bl["in_sample_smape"],
          "models": dict(zip(singles.model, singles.oof_smape.astype(float))), "best_single": {"model": singles.model.iloc[0], "oof_smape": float(singles.oof_smape.iloc[0])},
          "oracle_smape": oracle, "identical": same, "fold_fits": bl["fold_fits"], "n_train": len(train), "n_test": len(test), "submission": str(out/"submission.csv")}
+    if ts: m |= {"test_smape": {n: ts[n] for n in names}, "blend_test_smape": ts["blend_calibrated" if cal and cal["applied"] else "blend"],
+                 "blend_test_smape_uncalibrated": ts["blend"], "blend_test_smape_calibrated": ts.get("blend_calibrated"), "best_single_test_smape": ts[m["best_single"]["model"]]}
     save_json(m, out/"metrics.json")
     return m, table
 
@@ -211,6 +278,7 @@ def run_submission(run_dir, # run folder
                    device:str="cpu", # embedding device when quick base models must be built
                    models:str="", # comma-separated models to blend; empty = every model of the run
                    blend_mode:str="auto", # simplex, affine or auto
+                   calibration:bool=True, # nested global log shift after the blend
                   ) -> dict:
     "The stage: blend the run's models, write `submission/` and the figures; returns the metrics."
     from spam_llms.gbm import load_inputs, data_folder, oracle_smape
@@ -220,7 +288,8 @@ def run_submission(run_dir, # run folder
     if not names: ensure_base_models(run_dir, data_dir, n_train, n_test, seed, dev); names = discover_models(run_dir)
     inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, with_blocks=False); tr, te = inp["train"], inp["test"]
     data = data_folder(run_dir, data_dir); test_ids = read_challenge_csv(data/"test.csv", "test").sample_id
-    m, table = blend_stage(tr, te, run_dir, names, test_ids, blend_mode, oracle_smape(tr, data))
+    truth = read_truth(data/"test_truth.csv", test_ids) if (data/"test_truth.csv").exists() else None
+    m, table = blend_stage(tr, te, run_dir, names, test_ids, blend_mode, oracle_smape(tr, data), truth, calibration)
     oof = pd.read_parquet(rp.stage("submission")/"blend_oof.parquet").set_index("sample_id").pred.loc[tr.sample_id].to_numpy()
     plot_pred_vs_truth(tr.log_price, oof, rp.figures/"06_submission_pred_vs_truth.png")
     best = m["best_single"]["model"]; P_best = load_model(run_dir, best, tr.sample_id, te.sample_id)[0]

@@ -5,6 +5,7 @@ These run `spam_run` (what ./run_all.sh calls) in subprocesses on the smoke prof
 import os, signal, subprocess, sys, time
 from pathlib import Path
 import pandas as pd, pytest
+from spam_llms.pipeline import list_stages
 
 ROOT = Path(__file__).resolve().parents[1]
 SPAM_RUN = str(Path(sys.executable).parent/"spam_run")
@@ -23,12 +24,14 @@ def outputs(tmp_path_factory): return tmp_path_factory.mktemp("outputs")
 @pytest.fixture(scope="module")
 def clean_run(outputs):
     r = chain(outputs, "a")
-    return outputs/"a", r.stdout
+    return outputs/"a", r.stdout, r.stderr
 
 def test_chain_writes_a_valid_submission(clean_run):
-    run, out = clean_run
+    run, out, err = clean_run
     lines = out.strip().splitlines()
     assert lines[-2] == f"submission: {run/'submission'/'submission.csv'}" and lines[-1].startswith("final OOF SMAPE (blend): ")
+    assert len([l for l in lines if l.startswith("[")]) == len(list_stages(ROOT/"nbs")) + 1  # one line per stage, plus [data]
+    assert "test SMAPE" not in lines[-1] and "Kernel is running over TCP" not in err  # no test_truth.csv in the twin: nothing about test
     sub = pd.read_csv(run/"submission/submission.csv"); test = pd.read_csv(run/"data/test.csv")
     assert list(sub.columns) == ["sample_id", "price"] and sorted(sub.sample_id) == sorted(test.sample_id) and (sub.price > 0).all()
     for stage in ["00_eda", "01_preprocess", "02_embed", "03_towers_cv", "04_lgbm_baseline", "05_knn_refine", "06_submission"]:
@@ -36,13 +39,13 @@ def test_chain_writes_a_valid_submission(clean_run):
     assert list((run/"figures").glob("*.png")) and not list(ROOT.glob("nbs/outputs"))
 
 def test_rerun_skips_and_same_seed_is_byte_identical(outputs, clean_run):
-    run, _ = clean_run
-    r = chain(outputs, "a"); assert r.stdout.count("skipped (use --force to rerun)") == 7
+    run, _, _ = clean_run
+    r = chain(outputs, "a"); assert r.stdout.count("skipped (use --force to rerun)") == len(list_stages(ROOT/"nbs"))
     chain(outputs, "b")
     assert (outputs/"b/submission/submission.csv").read_bytes() == (run/"submission/submission.csv").read_bytes()
 
 def test_other_seed_changes_folds(outputs, clean_run):
-    run, _ = clean_run
+    run, _, _ = clean_run
     chain(outputs, "c", "--seed", "7", "--stages", "00_eda,01_preprocess")
     fa = pd.read_parquet(run/"preprocessed/train.parquet"); fc = pd.read_parquet(outputs/"c/preprocessed/train.parquet")
     assert not fa.sample_id.isin(fc.sample_id).all() or (fa.set_index("sample_id").fold != fc.set_index("sample_id").fold).any()
@@ -60,7 +63,7 @@ def _kill_when(run_dir:Path, stage:str, after:float, outputs, run):
 
 @pytest.mark.parametrize("stage,after", [("02_embed", 6.0), ("03_towers_cv", 6.0)])
 def test_kill_9_then_rerun_gives_same_submission(outputs, clean_run, stage, after):
-    run, _ = clean_run; name = f"kill_{stage}"
+    run, _, _ = clean_run; name = f"kill_{stage}"
     _kill_when(outputs/name, stage, after, outputs, name)
     chain(outputs, name)
     assert (outputs/name/"submission/submission.csv").read_bytes() == (run/"submission/submission.csv").read_bytes()
@@ -70,10 +73,17 @@ def test_real_rows_offline(tmp_path, outputs, real_dir):
     d = tmp_path/"real"; d.mkdir()
     (d/"train.csv").write_bytes((real_dir/"amazon2025_train_head132.csv").read_bytes())
     (d/"test.csv").write_bytes((real_dir/"amazon2025_sample_test.csv").read_bytes())
+    (d/"test_truth.csv").write_bytes((real_dir/"amazon2025_sample_test_out.csv").read_bytes())  # the organisers' format sample: ids match
     r = chain(outputs, "real", "--data", str(d))
     sub = pd.read_csv(outputs/"real/submission/submission.csv")
     assert len(sub) == 100 and set(sub.sample_id) == set(pd.read_csv(d/"test.csv").sample_id) and (sub.price > 0).all()
     import json
     bad = json.loads((outputs/"real/embeddings/metrics.json").read_text())["blocks"]["image"]["bad_images"]
     assert bad == {"train": 132, "test": 100}  # every image counted as missing, none silently embedded
-    assert "final OOF SMAPE (blend)" in r.stdout
+    last = r.stdout.strip().splitlines()[-1]
+    assert last.startswith("final OOF SMAPE (blend): ") and "; test SMAPE (blend vs test_truth.csv): " in last
+    m = json.loads((outputs/"real/submission/metrics.json").read_text())
+    truth = pd.read_csv(d/"test_truth.csv").set_index("sample_id").price.loc[sub.sample_id].to_numpy()
+    import numpy as np
+    got = float(np.mean(np.abs(sub.price - truth) / ((truth + sub.price) / 2)) * 100)
+    assert abs(m["blend_test_smape"] - got) < 0.01 and set(m["test_smape"]) == set(m["models"])

@@ -8,7 +8,9 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = list_stages(ROOT/"nbs")
 
 def test_chain_is_00_to_06():
-    assert STAGES == ["00_eda", "01_preprocess", "02_embed", "03_towers_cv", "04_lgbm_baseline", "05_knn_refine", "06_submission"]
+    core = ["00_eda", "01_preprocess", "02_embed", "03_towers_cv", "04_lgbm_baseline", "05_knn_refine", "06_submission"]
+    assert [s for s in STAGES if s in core] == core and STAGES == sorted(STAGES)
+    assert not {"00a_core", "00b_data", "00c_synth", "04a_knn", "08_pipeline"} & set(STAGES)  # library notebooks are not stages
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_parameters_cell_parses_for_papermill(stage):
@@ -21,7 +23,7 @@ def test_parameters_cell_parses_for_papermill(stage):
     assert all(p.help for p in theirs.values()), "every parameter carries a comment"
     assert {"run_dir", "seed"} <= set(ours) and ours["run_dir"][1].startswith("../outputs/nbtest/")
 
-@pytest.mark.parametrize("profile", ["smoke", "default", "full"])
+@pytest.mark.parametrize("profile", ["smoke", "default", "full", "real", "gpu"])
 def test_profiles_name_only_declared_parameters(profile):
     for s in STAGES:
         stage_parameters(ROOT/"nbs"/f"{s}.ipynb", {}, load_profile(ROOT/"configs", profile, s), {})
@@ -34,3 +36,16 @@ def test_cli_errors_are_clear(capsys, tmp_path, monkeypatch):
     assert "['epohcs'] are not declared" in capsys.readouterr().err
     with pytest.raises(SystemExit): main(["--profile", "nope", "--outputs", str(tmp_path)])
     assert "unknown profile 'nope'" in capsys.readouterr().err
+
+@pytest.mark.parametrize("value,expected", [("abc", "expected int"), ("2.5", "expected int")])
+def test_set_with_a_wrong_type_names_key_value_and_type(capsys, tmp_path, monkeypatch, value, expected):
+    monkeypatch.setenv("SPAM_LLMS_ROOT", str(ROOT))
+    with pytest.raises(SystemExit) as e: main(["--profile", "smoke", "--outputs", str(tmp_path), "--set", f"03_towers_cv.epochs={value}", "--stages", "00_eda"])
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and not (tmp_path/"smoke"/"data").exists()  # refused before any work
+    assert f"--set 03_towers_cv.epochs={value!r}: {expected}, got {value!r}" in err
+
+def test_set_bool_refuses_a_non_boolean(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPAM_LLMS_ROOT", str(ROOT))
+    with pytest.raises(SystemExit): main(["--profile", "smoke", "--outputs", str(tmp_path), "--set", "03_towers_cv.run_ablation=maybe"])
+    assert "03_towers_cv.run_ablation='maybe': expected bool" in capsys.readouterr().err

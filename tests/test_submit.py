@@ -66,3 +66,43 @@ def test_unusable_inputs_stop_with_a_clear_message(tmp_path):
         submit.blend_stage(tr, pd.concat([te, pd.DataFrame({"sample_id": [7]})]), tmp_path, ["noisy_a"], te.sample_id)
     with pytest.raises(ValueError, match="no model folder"):
         submit.blend_stage(tr, te, tmp_path/"empty", [], te.sample_id)
+
+
+def _truth_file(path, ids, prices):
+    pd.DataFrame({"sample_id": ids, "price": prices}).to_csv(path, index=False); return path
+
+
+def test_truth_scores_every_model_and_the_blend(tmp_path):
+    tr, te, y_test = run_with_models(tmp_path)
+    truth = submit.read_truth(_truth_file(tmp_path/"test_truth.csv", te.sample_id[::-1], np.expm1(y_test[::-1])), te.sample_id)
+    m, table = submit.blend_stage(tr, te, tmp_path, submit.discover_models(tmp_path), te.sample_id, truth=truth)
+    for n in m["models"]:  # each model's test SMAPE, recomputed here from its own file
+        assert m["test_smape"][n] == pytest.approx(smape_log(y_test, pd.read_parquet(tmp_path/n/"test.parquet").pred))
+    sub = pd.read_csv(tmp_path/"submission/submission.csv")
+    assert m["blend_test_smape"] == pytest.approx(smape_log(y_test, np.log1p(sub.price.to_numpy())), abs=1e-4)
+    assert m["blend_test_smape"] < min(m["test_smape"].values())
+    assert table.set_index("model").test_smape["junk"] == pytest.approx(m["test_smape"]["junk"])
+    m0, table0 = submit.blend_stage(tr, te, tmp_path, submit.discover_models(tmp_path), te.sample_id)  # no truth: nothing about test
+    assert "test_smape" not in m0 and "blend_test_smape" not in m0 and "test_smape" not in table0.columns
+
+
+@pytest.mark.parametrize("ids_change,message", [(lambda ids: ids[:-1], "have no true price, e.g."),
+                                               (lambda ids: np.r_[ids, 99], "are not in test.csv, e.g. 99"),
+                                               (lambda ids: np.r_[ids, ids[0]], "appears more than once")])
+def test_truth_with_wrong_ids_is_refused(tmp_path, ids_change, message):
+    _, te, y_test = run_with_models(tmp_path, n=300, m=50)
+    ids = ids_change(te.sample_id.to_numpy()); prices = np.resize(np.expm1(y_test), len(ids))
+    with pytest.raises(ValueError, match=message): submit.read_truth(_truth_file(tmp_path/"t.csv", ids, prices), te.sample_id)
+
+
+def test_calibration_is_nested_and_helps_only_when_it_can(tmp_path):
+    tr, te, _ = run_with_models(tmp_path)
+    y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
+    p = y + np.random.default_rng(3).normal(0, 0.35, len(y)) + 0.2   # a blend 22% too high everywhere
+    cal = submit.calibrate(y, p, folds)
+    assert cal["applied"] and cal["gain"] > 1 and cal["shift"] == pytest.approx(-0.2, abs=0.06)
+    y2 = y.copy(); y2[folds == 3] += 2.0                              # fold 3's labels move: its shift must not
+    assert submit.calibrate(y2, p, folds)["fold_shifts"][3] == cal["fold_shifts"][3]
+    assert submit.calibrate(y2, p, folds)["fold_shifts"][0] != cal["fold_shifts"][0]  # the others see them (the check is live)
+    centred = submit.calibrate(y, y + np.random.default_rng(4).normal(0, 0.35, len(y)), folds)
+    assert abs(centred["gain"]) < 0.2 and (centred["applied"] or centred["shift"] == 0.0)
