@@ -10,12 +10,13 @@ import yaml
 from .core import RunPaths, save_json, load_json, stable_hash
 
 # %% auto #0
-__all__ = ['STAGE_RE', 'QUIET_KERNEL', 'STAGE_NEEDS', 'list_stages', 'notebook_parameters', 'stage_parameters', 'load_profile',
-           'parse_sets', 'PeakMemory', 'StageFailed', 'run_stage', 'prepare_data', 'run_chain', 'final_lines',
-           'ensure_upstream', 'main']
+__all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'QUIET_KERNEL', 'STAGE_NEEDS', 'list_stages', 'notebook_parameters', 'stage_parameters',
+           'load_profile', 'parse_sets', 'PeakMemory', 'StageFailed', 'run_stage', 'prepare_data', 'run_chain',
+           'final_lines', 'ensure_upstream', 'main']
 
 # %% ../nbs/08_pipeline.ipynb #7dce0c20
 STAGE_RE = re.compile(r"^(\d\d)([a-z]?)_([a-z][a-z0-9_]*)\.ipynb$")
+OPTIONAL_FROM = 7  # stages numbered 07 (the hyper-parameter search) run only when named: --stages 07_search
 
 def _has_parameters(nb_path) -> bool:
     "Whether a notebook has a cell tagged `parameters`."
@@ -24,9 +25,11 @@ def _has_parameters(nb_path) -> bool:
     return any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells)
 
 def list_stages(nbs_dir, # the notebooks folder
+                optional:bool=False, # also the stages run only on request (07_*)
                ) -> list[str]:
     "Stage notebook names (without .ipynb) in chain order."
-    return sorted(p.stem for p in Path(nbs_dir).iterdir() if STAGE_RE.match(p.name) and int(p.name[:2]) < 8 and _has_parameters(p))
+    top = 8 if optional else OPTIONAL_FROM
+    return sorted(p.stem for p in Path(nbs_dir).iterdir() if STAGE_RE.match(p.name) and int(p.name[:2]) < top and _has_parameters(p))
 
 # %% ../nbs/08_pipeline.ipynb #4cc508e4
 def notebook_parameters(nb_path, # a stage notebook
@@ -171,9 +174,9 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
     root = Path(root).absolute(); cfg = root/"configs"; sets = sets or {}
     run_dir = (Path(outputs) if outputs else root/"outputs").absolute()/run; run_dir.mkdir(parents=True, exist_ok=True)
     common = load_profile(cfg, profile, "common"); seed = seed if seed is not None else common.get("seed", 42)
-    all_stages = list_stages(root/"nbs"); todo = stages or all_stages
+    all_stages = list_stages(root/"nbs", optional=True); todo = stages or list_stages(root/"nbs")
     bad = sorted(set(todo) - set(all_stages)) + sorted(set(sets) - set(all_stages) - {"twin"})
-    if bad: raise ValueError(f"unknown stage(s) {bad}; stages are {all_stages} (and 'twin' for the twin's size)")
+    if bad: raise ValueError(f"unknown stage(s) {bad}; stages are {all_stages} (07_* only when named; and 'twin' for the twin's size)")
     twin = load_profile(cfg, profile, "twin"); twin.update({k: int(v) for k, v in sets.get("twin", {}).items()})
     com = {"run_dir": str(run_dir), "data_dir": "", "seed": seed, "device": device}
     for s in sorted(set(todo) | (set(sets) - {"twin"})):  # every misspelt value fails before any work starts
@@ -205,7 +208,7 @@ def final_lines(run_dir) -> list[str]:
 # %% ../nbs/08_pipeline.ipynb #ff5303e7
 STAGE_NEEDS = {"02_embed": ["preprocessed"], "03_towers_cv": ["preprocessed", "embeddings"], "03b_finetune": ["preprocessed"],
                "04_lgbm_baseline": ["preprocessed", "embeddings"], "04b_sparse_mlp": ["preprocessed"],
-               "05_knn_refine": ["preprocessed", "embeddings", "models"], "06_submission": ["preprocessed", "models"]}
+               "05_knn_refine": ["preprocessed", "embeddings", "models"], "06_submission": ["preprocessed", "models"], "07_search": ["preprocessed", "embeddings"]}
 
 def ensure_upstream(run_dir, # the run folder
                     stage:str, # the stage about to run, e.g. "04b_sparse_mlp"
