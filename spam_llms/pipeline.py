@@ -227,8 +227,12 @@ def ensure_upstream(run_dir, # the run folder
             from spam_llms.embed import ensure_embeddings
             out[need] = ensure_embeddings(run_dir, data_dir, n_train, n_test, seed, device)
         elif need == "models":
-            from spam_llms.refine import ensure_base_models
-            out[need] = ensure_base_models(run_dir, data_dir, n_train, n_test, seed, device)
+            from spam_llms.refine import discover_models
+            if not discover_models(run_dir, refined=False):  # the two quickest models: the TF-IDF peer, LightGBM without neighbours
+                from spam_llms.gbm import run_tfidf, run_lgbm
+                run_tfidf(run_dir, data_dir, n_train, n_test, seed)
+                run_lgbm(run_dir, data_dir, n_train, n_test, seed, device=device, use_knn=False, svd_dims=8, num_leaves=15, min_data_in_leaf=10)
+            out[need] = discover_models(run_dir, refined=False)
     return out
 
 # %% ../nbs/08_pipeline.ipynb #b7b67c12

@@ -15,7 +15,7 @@ from .knn import oof_neighbours, OOFNeighbours
 # %% auto #0
 __all__ = ['NOT_MODELS', 'discover_models', 'load_model', 'neighbour_shift', 'shift_table', 'grid_scores', 'choose_params',
            'parse_grid', 'select_params', 'nested_refine', 'refine_test', 'refine_model', 'smape_by_decile',
-           'plot_gain_by_decile', 'space_neighbours', 'refine_stage', 'ensure_base_models', 'run_refine']
+           'plot_gain_by_decile', 'space_neighbours', 'refine_stage', 'run_refine']
 
 # %% ../nbs/05_knn_refine.ipynb #d17b7df7
 NOT_MODELS = {"data", "preprocessed", "embeddings", "figures", "nbs", "refine", "submission"}
@@ -258,18 +258,6 @@ def refine_stage(inp:dict, # from `gbm.load_inputs(..., with_blocks=True)`
         d = smape_by_decile(y, {"before": oof, "after": adj}); gains[m] = d.before - d.after
     return pd.DataFrame(rows), pd.concat([d[["decile", "price_lo", "price_hi"]], pd.DataFrame(gains)], axis=1)
 
-# %% ../nbs/05_knn_refine.ipynb #3c08181c
-def ensure_base_models(run_dir, # run folder
-                       data_dir:str="", n_train:int=400, n_test:int=200, seed:int=42, # inputs, built when missing
-                       device:str="cpu", # embedding device when embeddings must be built
-                      ) -> list[str]:
-    "The run's base models (not `*_refined`), training the TF-IDF peer and LightGBM when there are none."
-    if not discover_models(run_dir, refined=False):
-        from spam_llms.gbm import run_tfidf, run_lgbm
-        run_tfidf(run_dir, data_dir, n_train, n_test, seed)
-        run_lgbm(run_dir, data_dir, n_train, n_test, seed, device=device, use_knn=False, svd_dims=8, num_leaves=15, min_data_in_leaf=10)
-    return discover_models(run_dir, refined=False)
-
 # %% ../nbs/05_knn_refine.ipynb #018e2e9b
 def run_refine(run_dir, # run folder
                data_dir:str="", n_train:int=400, n_test:int=200, seed:int=42, # inputs, built when missing
@@ -283,9 +271,11 @@ def run_refine(run_dir, # run folder
               ) -> dict:
     "The stage: refine the run's models, write `<model>_refined/`, `refine/` and the gain figure; returns the metrics."
     from spam_llms.gbm import load_inputs
+    from spam_llms.pipeline import ensure_upstream
     t0 = time.time(); seed_everything(seed); grid = parse_grid(ks, bands, lams, alphas, band_on); rp = RunPaths(run_dir)
     dev = resolve_device(device) if device != "cpu" else "cpu"
-    names = [m.strip() for m in models.split(",") if m.strip()] or ensure_base_models(run_dir, data_dir, n_train, n_test, seed, dev)
+    up = ensure_upstream(run_dir, "05_knn_refine", data_dir, n_train, n_test, seed, dev)  # quick base models when the run has none
+    names = [m.strip() for m in models.split(",") if m.strip()] or up["models"]
     inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, dev, with_blocks=True)
     summ, gains = refine_stage(inp, run_dir, names, grid, space, pool, kind=knn_index, use_gpu="auto" if dev != "cpu" else False, seed=seed)
     with atomic_path(rp.stage("refine")/"summary.csv") as t: summ.to_csv(t, index=False)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize, lsq_linear
 from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_preds, RunPaths
-from .refine import discover_models, load_model, ensure_base_models, smape_by_decile
+from .refine import discover_models, load_model, smape_by_decile
 
 # %% auto #0
 __all__ = ['blend_predict', 'fit_blend', 'nested_blend', 'choose_blend', 'fit_log_shift', 'calibrate', 'validate_submission',
@@ -282,10 +282,12 @@ def run_submission(run_dir, # run folder
                   ) -> dict:
     "The stage: blend the run's models, write `submission/` and the figures; returns the metrics."
     from spam_llms.gbm import load_inputs, data_folder, oracle_smape
+    from spam_llms.pipeline import ensure_upstream
     from spam_llms.data import read_challenge_csv
     t0 = time.time(); seed_everything(seed); rp = RunPaths(run_dir); dev = resolve_device(device) if device != "cpu" else "cpu"
     names = [m.strip() for m in models.split(",") if m.strip()]
-    if not names: ensure_base_models(run_dir, data_dir, n_train, n_test, seed, dev); names = discover_models(run_dir)
+    ensure_upstream(run_dir, "06_submission", data_dir, n_train, n_test, seed, dev)  # quick base models when the run has none
+    names = names or discover_models(run_dir)
     inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, with_blocks=False); tr, te = inp["train"], inp["test"]
     data = data_folder(run_dir, data_dir); test_ids = read_challenge_csv(data/"test.csv", "test").sample_id
     truth = read_truth(data/"test_truth.csv", test_ids) if (data/"test_truth.csv").exists() else None

@@ -389,12 +389,12 @@ def load_tower_inputs(run_dir, # the run folder
                       seed:int=42, # seed of the upstream stages
                      ) -> tuple[TowerTable, TowerTable, list]:
     "Train/test TowerTables from the run's preprocessed tables and embeddings (building them if absent), and the blocks missing."
-    from spam_llms.preprocess import ensure_preprocessed  # upstream stages; imported here so this module loads alone
-    from spam_llms.embed import ensure_embeddings, load_blocks
+    from spam_llms.pipeline import ensure_upstream  # imported here so this module loads alone
+    from spam_llms.embed import load_blocks
     unknown = set(blocks) - set(EMBEDDING_BLOCKS) - {"tab"}
     if unknown: raise ValueError(f"unknown blocks {sorted(unknown)}; choose from {EMBEDDING_BLOCKS + ('tab',)}")
-    pre = Path(ensure_preprocessed(run_dir, data_dir=data_dir, n_train=n_train, n_test=n_test, seed=seed))
-    man = ensure_embeddings(run_dir, data_dir=data_dir, n_train=n_train, n_test=n_test, seed=seed, device="cpu")
+    up = ensure_upstream(run_dir, "03_towers_cv", data_dir, n_train, n_test, seed, device="cpu")
+    pre, man = Path(up["preprocessed"]), up["embeddings"]
     tables, missing = [], []
     for split in ("train", "test"):
         ids, emb, has_image = load_blocks(man, split)
