@@ -4,7 +4,7 @@
 
 # %% ../nbs/00c_synth.ipynb #2274f05b
 from __future__ import annotations
-import math, os, time
+import json, math, os, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import numpy as np
@@ -14,9 +14,10 @@ from tqdm.auto import tqdm
 from .core import atomic_path, save_parquet
 
 # %% auto #0
-__all__ = ['CATEGORIES', 'GROUP_BASE', 'TO_BASE', 'RAW_UNITS', 'NAME_UNITS', 'TIERS', 'TIER_EFFECT', 'TIER_WORDS', 'VISUAL_CUES',
-           'CUE_EFFECT', 'NOISE_SD', 'TARGETS', 'make_brands', 'draw_product', 'make_challenge_data', 'ensure_twin',
-           'oracle_smape', 'twin_report']
+__all__ = ['CATEGORIES', 'GROUP_BASE', 'TO_BASE', 'RAW_UNITS', 'NAME_UNITS', 'TIERS', 'TIER_EFFECT', 'TIER_WORDS', 'CAT_WEIGHTS',
+           'BRAND_SD', 'VISUAL_CUES', 'CUE_EFFECT', 'NOISE_SD', 'DESCRIPTORS', 'MODIFIERS', 'NEW_LINE', 'TARGETS',
+           'REAL_DEV_OOF', 'make_brands', 'draw_product', 'make_challenge_data', 'ensure_twin', 'oracle_smape',
+           'twin_report', 'ranking_agreement', 'run_scores']
 
 # %% ../nbs/00c_synth.ipynb #6290f56e
 CATEGORIES = {  # name: (group, products, sizes in the natural unit, packs, base log-price at ref qty, ref base qty, shape)
@@ -55,69 +56,110 @@ _SUFFIX = ["", " Farms", " Co.", " Kitchen", " Foods", " & Sons", " Naturals", "
 TIERS = ["budget", "mid", "premium", "luxury"]
 TIER_EFFECT = np.array([-0.50, 0.0, 0.45, 0.95])
 TIER_WORDS = {"budget": ["Value", "Everyday", "Family Size", "Classic"], "mid": ["Original", "Classic", "Traditional", "Signature"],
-              "premium": ["Organic", "Artisan", "Small Batch", "Gourmet"], "luxury": ["Reserve", "Imported", "Single Origin", "Heritage"]}
+              "premium": ["Natural", "Artisan", "Small Batch", "Gourmet"], "luxury": ["Reserve", "Heritage", "Single Origin", "Estate"]}
+CAT_WEIGHTS = np.array([9, 9, 11, 7, 6, 4, 7, 7, 5, 6, 10, 8, 5, 6], float) / 100  # share of listings per category, in CATEGORIES order
+BRAND_SD = 0.30  # a brand's own price level beyond its tier
 
 def make_brands(n:int, # number of brands
                 rng:np.random.Generator, # random source
                ) -> pd.DataFrame:
-    "Brand names, tiers, a small brand effect and a label colour."
-    names = set()
-    while len(names) < n:
-        w = "".join(rng.choice(_SYL, rng.integers(2, 4))).capitalize()
-        names.add(w + _SUFFIX[rng.integers(len(_SUFFIX))])
-    tier = rng.choice(4, n, p=[0.30, 0.40, 0.22, 0.08])
-    return pd.DataFrame({"brand": sorted(names), "tier": tier, "effect": rng.normal(0, 0.18, n),
-                         "color": [tuple(int(c) for c in rng.integers(30, 226, 3)) for _ in range(n)]})
+    "Brands: a unique made-up name word, a tier, a price level, a long-tailed popularity, a home category and a label colour."
+    words = set()
+    while len(words) < n: words.add("".join(rng.choice(_SYL, rng.integers(2, 5))).capitalize())
+    tier = rng.choice(4, n, p=[0.30, 0.40, 0.22, 0.08]); pop = 1 / (np.arange(n) + 40.0)  # Zipf-like: a few big brands, a long tail
+    pop = rng.permutation(pop / pop.sum()); eff = 0.5 * TIER_EFFECT[tier] + rng.normal(0, BRAND_SD, n)
+    return pd.DataFrame({"brand": [w + _SUFFIX[rng.integers(len(_SUFFIX))] for w in sorted(words)], "tier": tier,
+                         "effect": eff - pop @ eff, "popularity": pop,  # centred on the average listing
+                         "home": rng.choice(len(CATEGORIES), n, p=CAT_WEIGHTS), "color": [tuple(int(c) for c in rng.integers(30, 226, 3)) for _ in range(n)]})
 
 # %% ../nbs/00c_synth.ipynb #2245fedb
 VISUAL_CUES = ["plain", "glossy", "gold"]
-CUE_EFFECT = np.array([-0.22, 0.05, 0.55])
+CUE_EFFECT = np.array([-0.08, 0.0, 0.30])
 NOISE_SD = 0.34  # log-space label noise; sets the oracle's SMAPE floor
+_FLAVORS = ["", "", "Original", "Sea Salt", "Vanilla", "Spicy", "Honey", "Lemon", "Mild", "Hickory", "Mint", "Berry"]
+DESCRIPTORS = ["", "", "", "", "Wild", "Imported", "Stone Ground", "Smoked", "Raw", "Roasted", "Italian", "Japanese", "Mexican", "Low Sodium",
+               "Sugar Free", "Keto", "Whole Grain", "Fair Trade", "Sprouted", "Aged", "Cold Pressed", "Unsweetened", "Decaf", "Crunchy",
+               "Dark", "Spiced", "Creamy", "Toasted", "Homestyle", "Mini Bites", "Extra Large", "Thai", "Greek", "Hawaiian"]
+MODIFIERS = {"Organic": (0.10, 0.10), "Premium": (0.03, 0.30), "Variety Pack": (0.025, 0.45), "Bulk": (0.04, 0.40),  # word: (share, log-price effect)
+             "Gift Set": (0.018, 0.85), "Refill": (0.012, -0.25), "Sample Size": (0.01, -0.60), "Travel Size": (0.008, -0.40)}
+NEW_LINE = 0.45  # chance that a brand's next listing starts a new product line instead of repeating one at another size or pack
 
+# %% ../nbs/00c_synth.ipynb #6f0c1a10
+def _product_types(rng:np.random.Generator) -> np.ndarray:
+    "Log-price offset of every (category, product, descriptor) type: product and descriptor main effects plus their interaction."
+    shape = (len(CATEGORIES), max(len(v[1]) for v in CATEGORIES.values()), len(DESCRIPTORS))
+    t = rng.normal(0, 0.36, shape[:2])[:, :, None] + rng.normal(0, 0.20, shape[2])[None, None, :] + rng.normal(0, 0.30, shape)
+    return t - t.mean()  # centred, so the price level does not drift with the seed
+
+# %% ../nbs/00c_synth.ipynb #6f0c1a12
+def _draw_lines(brand_idx:np.ndarray, # brand of each listing
+                brands:pd.DataFrame, types:np.ndarray, rng) -> tuple[pd.DataFrame, np.ndarray]:
+    "Product lines (brand, category, product, descriptor, flavour, own price level, usual size) and each listing's line."
+    owned, brand_of, line = {}, [], np.empty(len(brand_idx), int)
+    for i, b in enumerate(brand_idx):
+        own = owned.setdefault(int(b), [])
+        if not own or rng.random() < NEW_LINE: own.append(len(brand_of)); brand_of.append(int(b)); line[i] = own[-1]
+        else: line[i] = own[rng.integers(len(own))]
+    k = len(brand_of); home = brands.home.to_numpy()[brand_of]; cats = list(CATEGORIES)
+    cat = np.where(rng.random(k) < 0.8, home, rng.choice(len(cats), k, p=CAT_WEIGHTS))
+    prod = np.array([rng.integers(len(CATEGORIES[cats[c]][1])) for c in cat]); desc = rng.integers(len(DESCRIPTORS), size=k)
+    te = types[cat, prod, desc]  # dear lines come in small sizes and single packs: the usual size and pack fall as the price level rises
+    q = 1 / (1 + np.exp((te + brands.effect.to_numpy()[brand_of]) / 0.6))
+    size_q, pack_q = np.clip(0.1 * q + 0.9 * rng.random(k), 0, 1), np.clip(0.1 * q + 0.9 * rng.random(k), 0, 1)
+    lines = pd.DataFrame({"brand_idx": brand_of, "cat_idx": cat, "product_idx": prod, "desc_idx": desc, "type_effect": te,
+                          "flavor_idx": rng.integers(len(_FLAVORS), size=k), "line_effect": rng.normal(0, 0.35, k), "size_q": size_q, "pack_q": pack_q,
+                          "line_cue": rng.choice(3, k, p=[0.45, 0.40, 0.15]), "text_seed": rng.integers(2**31, size=k)})
+    return lines, line
+
+# %% ../nbs/00c_synth.ipynb #6f0c1a13
 def _draw_products(n:int, rng:np.random.Generator, brands:pd.DataFrame) -> pd.DataFrame:
-    "Draw category, brand, product, size, pack and cue for n listings."
-    cats = list(CATEGORIES); cw = np.array([9, 9, 11, 7, 6, 4, 7, 7, 5, 6, 10, 8, 5, 6], float)
-    cat = rng.choice(len(cats), n, p=cw / cw.sum())
-    rows = []
-    for i in range(n):
-        grp, prods, sizes, packs, base, ref, shape = CATEGORIES[cats[cat[i]]]
+    "Draw brand, product line, size, pack, modifiers and cue for n listings."
+    types = _product_types(rng); lines, li = _draw_lines(rng.choice(len(brands), n, p=brands.popularity.to_numpy()), brands, types, rng)
+    df = lines.iloc[li].reset_index(drop=True); df["line_id"] = li; cats = list(CATEGORIES)
+    df["category"] = [cats[c] for c in df.cat_idx]; df["qty_group"] = [CATEGORIES[c][0] for c in df.category]
+    sizes, units, packs = [], [], []
+    for r in df.itertuples():  # a line keeps its usual size most of the time and varies its pack count
+        grp, _, sz, pk = CATEGORIES[r.category][:4]; j = min(max(round(r.size_q * (len(sz) - 1)) + (int(rng.integers(-1, 2)) if rng.random() < 0.4 else 0), 0), len(sz) - 1)
         unit = {"mass": "oz", "volume": "fl oz", "count": "count"}[grp]
         if grp == "mass" and rng.random() < 0.06: unit = "lb" if rng.random() < 0.6 else "g"
-        size = float(rng.choice(sizes)); size = {"lb": max(1.0, round(size / 16 * 2) / 2), "g": round(size * 28.35 / 5) * 5}.get(unit, size)
-        rows.append((cats[cat[i]], grp, int(rng.integers(len(prods))), size, unit, int(rng.choice(packs))))
-    df = pd.DataFrame(rows, columns=["category", "qty_group", "product_idx", "unit_size", "size_unit", "pack_count"])
-    df["brand_idx"] = rng.integers(len(brands), size=n)
-    df["visual_cue"] = rng.choice(3, n, p=[0.45, 0.40, 0.15])
+        size = float(sz[j]); sizes.append({"lb": max(1.0, round(size / 16 * 2) / 2), "g": round(size * 28.35 / 5) * 5}.get(unit, size))
+        jp = min(max(round(r.pack_q * (len(pk) - 1)) + (int(rng.integers(-2, 3)) if rng.random() < 0.5 else 0), 0), len(pk) - 1)
+        units.append(unit); packs.append(int(pk[jp]))
+    df["unit_size"], df["size_unit"], df["pack_count"] = sizes, units, packs
+    df["visual_cue"] = np.where(rng.random(n) < 0.8, df.line_cue, rng.choice(3, n, p=[0.45, 0.40, 0.15]))
+    df["modifiers"] = ["|".join(m for m, (share, _) in MODIFIERS.items() if rng.random() < share) for _ in range(n)]
     df["bulk"] = rng.random(n) < 0.008
     df.loc[df.bulk, "pack_count"] = df.loc[df.bulk, "pack_count"] * rng.choice([8, 12, 24], int(df.bulk.sum()))
-    return df
+    return df.drop(columns=["cat_idx", "size_q", "pack_q", "line_cue"])
 
 # %% ../nbs/00c_synth.ipynb #31612b13
 def _expected_log_price(df:pd.DataFrame, brands:pd.DataFrame) -> np.ndarray:
     "Noise-free log1p price of each listing."
     base = np.array([CATEGORIES[c][4] for c in df.category]); ref = np.array([CATEGORIES[c][5] for c in df.category])
     qty = df.unit_size.to_numpy() * np.array([TO_BASE[u] for u in df.size_unit]) * df.pack_count.to_numpy()
-    b = brands.iloc[df.brand_idx.to_numpy()]
-    mu = (base - 0.01 + 0.62 * np.log(qty / ref) - 0.06 * np.log(df.pack_count.to_numpy()) + TIER_EFFECT[b.tier.to_numpy()]
-          + b.effect.to_numpy() + CUE_EFFECT[df.visual_cue.to_numpy()] + 0.45 * df.bulk.to_numpy())
+    mods = np.array([sum(MODIFIERS[m][1] for m in s.split("|") if m) for s in df.modifiers])
+    mu = (base - 0.03 + 0.62 * np.log(qty / ref) - 0.06 * np.log(df.pack_count.to_numpy()) + brands.effect.to_numpy()[df.brand_idx.to_numpy()]
+          + df.type_effect.to_numpy() + df.line_effect.to_numpy() + mods + CUE_EFFECT[df.visual_cue.to_numpy()] + 0.45 * df.bulk.to_numpy())
+    mu = np.where(mu > 4.6, 4.6 + 0.5 * (mu - 4.6), mu)  # stacked effects saturate: real prices thin out above ~$100
     return np.log1p(np.exp(mu)), qty
 
 # %% ../nbs/00c_synth.ipynb #420a164f
-_FLAVORS = ["", "", "Original", "Sea Salt", "Vanilla", "Spicy", "Honey", "Lemon", "Mild", "Hickory", "Mint", "Berry"]
 _BULLETS = ["{p} made with carefully selected ingredients", "Perfect for {occ}: share with friends and family",
             "Resealable package keeps it fresh for longer", "No artificial colors, flavors or preservatives",
             "Great for breakfast, lunch, dinner or an afternoon snack", "Proudly made by {b} since {yr}",
             "Gluten-free and non-GMO verified", "Item Package Length: {l}cm", "Item Package Width: {w}cm",
             "Package type name: {shape}", "{tw} quality you can taste in every bite", "Kosher certified and vegan friendly",
             "Ingredients: {p}, salt, natural flavors", "Pairs well with cheese, crackers and your favorite drinks",
-            "Includes {n} individually wrapped servings", "Satisfaction guaranteed or your money back"]
+            "Includes {n} individually wrapped servings", "Satisfaction guaranteed or your money back",
+            "{fl} {p}, {d} style, the way {b} has always made it", "Try every {b} {p}: {fl} is the favorite"]
 _DESC = ["{b} {p} brings {tw} flavor to your table.", "Each package is prepared in small kitchens and packed with care.",
          "Enjoy it straight from the bag, or use it in recipes for soups, salads, sauces and desserts.",
          "Our {tw} line uses only the finest ingredients sourced from trusted farms.",
          "Store in a cool, dry place and enjoy within six months of opening.",
          "It makes a thoughtful gift for birthdays, holidays, weddings and anniversaries.",
          "Compare it with other brands and taste the difference that quality makes.",
-         "Every batch is tested for freshness, taste and consistency before it leaves our facility."]
+         "Every batch is tested for freshness, taste and consistency before it leaves our facility.",
+         "The {fl} {p} is {d} and made by {b}."]
 _CLAUSES = [", a favorite in kitchens across the country for generations", "; loved by home cooks and professional chefs alike",
             ", carefully packed to arrive fresh and ready to enjoy", " - the perfect addition to any pantry, lunchbox or gift basket"]
 _EMOJI = ["😋", "🔥", "✅", "⭐", "🎁", "🌿"]
@@ -126,37 +168,45 @@ def _fmt(x:float) -> str: return f"{x:g}"
 
 # %% ../nbs/00c_synth.ipynb #7d6e4ca5
 def _item_name(r, brand:str, rng) -> str:
-    "Item name with size and pack in one of the real spellings (or none at all)."
-    prod = CATEGORIES[r.category][1][r.product_idx]; fl = _FLAVORS[rng.integers(len(_FLAVORS))]
-    tw = TIER_WORDS[TIERS[r.tier]][rng.integers(4)] if rng.random() < 0.5 else ""
-    head = " ".join(w for w in [brand, tw, fl, prod] if w)
-    if not r.qty_in_text: return head
+    "Item name (brand first, after the product, or absent; modifier words; size and pack in one of the real spellings)."
+    prod = CATEGORIES[r.category][1][r.product_idx]; fl = _FLAVORS[r.flavor_idx]; mods = [m for m in r.modifiers.split("|") if m]
+    tw = TIER_WORDS[TIERS[r.tier]][rng.integers(4)] if rng.random() < 0.25 else ""
+    pre = [m for m in mods if m in ("Organic", "Premium")]; post = [m for m in mods if m not in pre]
+    words = [tw, *pre, fl, DESCRIPTORS[r.desc_idx], prod]; u = rng.random()
+    head = " ".join(w for w in ([brand] + words if u < 0.78 else words) if w)  # 78% brand first, as the brand proxy assumes
+    if 0.78 <= u < 0.9: head += f", by {brand}"
+    if post and rng.random() < 0.5: head, post = f"{head} {' '.join(post)}", []
+    tail = "".join(f", {m}" for m in post)
+    if not r.qty_in_text: return head + tail
     uw = {"lb": "Pound", "g": "g"}.get(r.size_unit) or NAME_UNITS[r.size_unit][rng.integers(len(NAME_UNITS[r.size_unit]))]
     size = f"{_fmt(r.unit_size)}{uw}" if uw == "g" or (uw in ("oz", "OZ") and rng.random() < 0.5) else f"{_fmt(r.unit_size)} {uw}"
     if r.size_unit == "oz" and rng.random() < 0.1: size = f"{_fmt(r.unit_size)}oz/{r.unit_size * 28.35:.1f}g"
     n = r.pack_count
-    if n == 1: return f"{head}, {size}"
+    if n == 1: return f"{head}, {size}{tail}"
     form = rng.integers(4)
-    if form == 0: return f"{head}, {size} (Pack of {n})"
-    if form == 1: return f"{head}, {size}, {n}-Pack"
-    if form == 2: return f"{head} {size} - Case of {n}" if n >= 6 else f"{head}, {size} (Pack of {n})"
-    return f"{head}, {size} (Pack of {n})" if r.size_unit == "count" else f"{head}, {size}, Pack of {n}"
+    if form == 0: return f"{head}, {size} (Pack of {n}){tail}"
+    if form == 1: return f"{head}, {size}, {n}-Pack{tail}"
+    if form == 2: return f"{head} {size} - Case of {n}{tail}" if n >= 6 else f"{head}, {size} (Pack of {n}){tail}"
+    return (f"{head}, {size} (Pack of {n})" if r.size_unit == "count" else f"{head}, {size}, Pack of {n}") + tail
 
 # %% ../nbs/00c_synth.ipynb #0b59bcc3
 def _catalog(r, brand:str, rng) -> str:
-    "Full catalog_content for one listing."
-    prod = CATEGORIES[r.category][1][r.product_idx]; tw = TIER_WORDS[TIERS[r.tier]][rng.integers(4)].lower()
-    ctx = dict(p=prod, b=brand, tw=tw, occ=rng.choice(["parties", "picnics", "holidays", "the office"]), yr=int(rng.integers(1920, 2020)),
-               l=f"{rng.uniform(5, 40):.3f}", w=f"{rng.uniform(5, 30):.2f}", shape=CATEGORIES[r.category][6].capitalize(), n=r.pack_count)
+    "Full catalog_content for one listing; dearer listings say more (bullets, description), as real ones do."
+    lr = np.random.default_rng(int(r.text_seed))  # the product line's own copy: listings of a line share bullets and description
+    prod = CATEGORIES[r.category][1][r.product_idx]; tw = TIER_WORDS[TIERS[r.tier]][lr.integers(4)].lower()
+    ctx = dict(p=prod, b=brand, tw=tw, occ=lr.choice(["parties", "picnics", "holidays", "the office"]), yr=int(lr.integers(1920, 2020)),
+               l=f"{lr.uniform(5, 40):.3f}", w=f"{lr.uniform(5, 30):.2f}", shape=CATEGORIES[r.category][6].capitalize(), n=r.pack_count,
+               fl=_FLAVORS[r.flavor_idx] or "Original", d=DESCRIPTORS[r.desc_idx].lower() or "classic")
+    z = math.tanh((r.oracle_log_price - 2.8) / 0.45)  # the listing's price level, in -1..1
     lines = [f"Item Name: {r.item_name}"]
-    nb = 0 if rng.random() < 0.18 else int(np.clip(rng.poisson(5) if rng.random() < 0.5 else 5, 1, 10))
-    bl = [_BULLETS[j].format(**ctx) + (_CLAUSES[rng.integers(len(_CLAUSES))] if rng.random() < 0.35 else "")
-          for j in rng.permutation(len(_BULLETS))[:nb]]
+    nb = 0 if rng.random() < 0.18 - 0.1 * z else int(np.clip(rng.poisson(5 + 2.5 * z) if rng.random() < 0.6 else 5, 1, 10))
+    order, clause = lr.permutation(len(_BULLETS)), lr.integers(-len(_CLAUSES), len(_CLAUSES), len(_BULLETS))
+    bl = [_BULLETS[j].format(**ctx) + (_CLAUSES[clause[j]] if clause[j] >= 0 else "") for j in order[:nb]]
     if nb and rng.random() < 0.04: lines.append(f"Bullet Point: {bl[0]}")
     else: lines += [f"Bullet Point {k + 1}: {t}" for k, t in enumerate(bl)]
-    if rng.random() < 0.72:
-        k = int(rng.integers(1, 7)) if rng.random() < 0.75 else int(rng.integers(8, 40))  # long-tailed, as real descriptions
-        d = " ".join(_DESC[j].format(**ctx) for j in rng.choice(len(_DESC), k, replace=True))
+    if rng.random() < 0.72 + 0.15 * z:
+        k = int(rng.integers(1, 7)) if rng.random() < 0.75 - 0.25 * z else int(rng.integers(8, 40))  # long-tailed, as real descriptions
+        d = " ".join(_DESC[j].format(**ctx) for j in lr.choice(len(_DESC), 40, replace=True)[:k])
         if rng.random() < 0.04: d = f"<p><b>{brand}</b> {d}</p><ul><li>{prod}</li></ul>"
         if rng.random() < 0.03: d += " " + _EMOJI[rng.integers(len(_EMOJI))]
         lines.append(f"Product Description: {d}")
@@ -206,14 +256,19 @@ def _write_images(jobs:list, size:int) -> int:
     return len(jobs)
 
 # %% ../nbs/00c_synth.ipynb #914e8686
+_LINE_COLS = ["category", "qty_group", "product_idx", "desc_idx", "flavor_idx", "type_effect", "line_effect", "line_id", "text_seed",
+              "unit_size", "size_unit", "brand_idx", "visual_cue", "modifiers"]
+
 def _add_duplicates(df:pd.DataFrame, n_train:int, rng) -> pd.DataFrame:
     "Mark text copies (`dup_of`) and image sharing (`image_id`) between listings."
     n = len(df); df["image_id"] = np.arange(n); df["dup_of"] = -1
     share = np.flatnonzero(rng.random(n) < 0.036); share = share[share > 0]
-    for i in share:
-        j = int(rng.integers(i)); df.loc[i, ["category", "qty_group", "product_idx", "unit_size", "size_unit", "brand_idx", "visual_cue"]] = \
-            df.loc[j, ["category", "qty_group", "product_idx", "unit_size", "size_unit", "brand_idx", "visual_cue"]].to_numpy()
-        df.loc[i, "pack_count"] = int(rng.choice(CATEGORIES[df.category[j]][3])); df.loc[i, "image_id"] = df.image_id[j]
+    cols = {c: df[c].to_numpy(copy=True) for c in _LINE_COLS + ["image_id", "pack_count"]}
+    for i in share:  # in order, so a copy of a copy takes the first listing's line
+        j = int(rng.integers(i))
+        for c in _LINE_COLS + ["image_id"]: cols[c][i] = cols[c][j]
+        cols["pack_count"][i] = int(rng.choice(CATEGORIES[cols["category"][j]][3]))
+    for c, v in cols.items(): df[c] = v
     dup = np.flatnonzero(rng.random(n) < 0.02); dup = dup[dup > 0]
     df.loc[dup, "dup_of"] = [int(rng.integers(i)) for i in dup]
     if n_train >= 1000:  # the 21-copy greeting card
@@ -236,7 +291,7 @@ def _observed_prices(oracle_log:np.ndarray, rng) -> np.ndarray:
 def _listings(n_train:int, n_test:int, seed:int) -> tuple[pd.DataFrame, pd.DataFrame]:
     "All listings with their truth columns and catalog text (no files written)."
     rng = np.random.default_rng(seed); n = n_train + n_test
-    brands = make_brands(max(40, min(400, n // 40)), rng)
+    brands = make_brands(min(max(40, n // 2), 100_000), rng)  # made-up words run out near 168k
     df = _add_duplicates(_draw_products(n, rng, brands), n_train, rng)
     df["tier"] = brands.tier.to_numpy()[df.brand_idx]; df["brand"] = brands.brand.to_numpy()[df.brand_idx]
     df["qty_in_text"] = rng.random(n) < 0.88
@@ -251,7 +306,7 @@ def _texts(df:pd.DataFrame, rng) -> pd.DataFrame:
     df["catalog_content"] = [_catalog(r, r.brand, rng) for r in df.itertuples()]
     src = df.dup_of.to_numpy(); m = src >= 0
     for c in ["catalog_content", "image_id", "oracle_log_price", "total_base_qty", "category", "brand", "tier", "visual_cue",
-              "pack_count", "unit_size", "size_unit", "qty_group", "qty_in_text", "item_name"]:
+              "pack_count", "unit_size", "size_unit", "qty_group", "qty_in_text", "item_name", "modifiers", "line_id"]:
         df.loc[m, c] = df[c].to_numpy()[src[m]]
     return df
 
@@ -300,7 +355,7 @@ def _write_csvs(df:pd.DataFrame, out:Path):
     with atomic_path(out/"test.csv") as t: te[["sample_id", "catalog_content", "image_link"]].to_csv(t, index=False)
     o = df.assign(brand_tier=[TIERS[t] for t in df.tier], visual_cue=[VISUAL_CUES[c] for c in df.visual_cue])
     cols = ["sample_id", "split", "oracle_log_price", "category", "brand", "brand_tier", "visual_cue", "pack_count", "unit_size",
-            "size_unit", "total_base_qty", "qty_group", "qty_in_text"]
+            "size_unit", "total_base_qty", "qty_group", "qty_in_text", "line_id", "modifiers"]
     with atomic_path(out/"oracle.csv") as t: o[cols].to_csv(t, index=False)
 
 # %% ../nbs/00c_synth.ipynb #f87db6f7
@@ -341,3 +396,32 @@ def twin_report(data_dir, # a twin folder
     rep = pd.DataFrame({"twin": m, "real": TARGETS}); rep.loc["oracle_smape"] = [oracle_smape(data_dir, tr.sample_id, p), np.nan]
     rep.loc["max_price"] = [p.max(), 2796.0]
     return rep.round(3)
+
+# %% ../nbs/00c_synth.ipynb #a1b2c3d4
+REAL_DEV_OOF = {"lgbm": 54.84, "lgbm_refined": 54.80, "lgbm_noknn": 56.11, "towers_refined": 57.67, "towers": 57.81, "tfidf": 58.89,
+                "blend": 53.60}  # OOF SMAPE of the chain on the real dev set, text only: its images are unreachable offline
+
+def ranking_agreement(scores_a:dict, # {model: OOF SMAPE}, e.g. the twin's
+                      scores_b:dict, # {model: OOF SMAPE}, e.g. REAL_DEV_OOF
+                      peer:str="tfidf", # the gap reported is peer minus ref, in each set
+                      ref:str="towers", # the reference model of the gap
+                     ) -> dict:
+    "Kendall tau between two rankings of the models both score, and the peer-minus-ref SMAPE gap in each."
+    from scipy.stats import kendalltau
+    common = sorted(set(scores_a) & set(scores_b))
+    if len(common) < 2: raise ValueError(f"need at least 2 models in both score sets to compare rankings, got {common}")
+    gap = lambda s: float(s[peer] - s[ref]) if peer in s and ref in s else float("nan")
+    return {"tau": float(kendalltau([scores_a[m] for m in common], [scores_b[m] for m in common])[0]), "n_models": len(common),
+            "models": common, "gap_a": gap(scores_a), "gap_b": gap(scores_b)}
+
+# %% ../nbs/00c_synth.ipynb #a1b2c3d6
+def run_scores(run_dir, # a chain run folder
+              ) -> dict:
+    "OOF SMAPE of every model folder of a run (`*/metrics.json`) and of its blend (`submission/metrics.json`)."
+    out = {}
+    for f in sorted(Path(run_dir).glob("*/metrics.json")):
+        m = json.loads(f.read_text())
+        if isinstance(m.get("oof_smape"), (int, float)): out[f.parent.name] = float(m["oof_smape"])
+    sub = Path(run_dir)/"submission"/"metrics.json"
+    if sub.exists(): out["blend"] = float(json.loads(sub.read_text())["blend_oof_smape"])
+    return out

@@ -1,11 +1,11 @@
-"End-to-end checks of 02_embed on a small synthetic twin: offline encoders, bad images, kill -9 resume, cache, shards, joint."
+"End-to-end checks of 02_embed on a small synthetic twin and real rows: offline encoders, bad images, kill -9 resume, cache, joint, Ray."
 import json, os, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
 from spam_llms import embed
-from spam_llms.embed import ensure_embeddings, get_encoder, load_blocks, merge_shards, run_embed, tiny_test_models
+from spam_llms.embed import ensure_embeddings, get_encoder, load_blocks, run_embed, tiny_test_models
 
 SIDE = 96  # efficientnet-lite0 input side in these tests (fast; the recipe is the same code as 224)
 QUIET = dict(progress=False, log=lambda m: None, chunk_rows=16)  # small chunks: several per split; default batch sizes
@@ -18,7 +18,8 @@ def base(tmp_path_factory):
     run = tmp_path_factory.mktemp("embed")/"base"
     ensure_preprocessed(run, "", 128, 48, seed=5)
     links = [pd.read_parquet(run/"preprocessed"/f"{s}.parquet").image_link for s in ("train", "test")]
-    files = [run/"data"/l for l in (links[0].iloc[0], links[0].iloc[1], links[1].iloc[0])]
+    tr = [l for l in dict.fromkeys(links[0]) if l]  # the twin shares some images between rows: take distinct files
+    files = [run/"data"/l for l in (tr[0], tr[1], next(l for l in links[1] if l and l not in set(links[0])))]
     assert len(set(files)) == 3 and all(f.exists() for f in files)
     files[0].write_bytes(b""); files[1].write_bytes(files[1].read_bytes()[:300]); files[2].write_bytes(b"junk, not a jpeg")
     (run/"broken.json").write_text(json.dumps([f.name for f in files]))
@@ -35,7 +36,7 @@ def onnx_seed(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def whole(base, onnx_seed, tmp_path_factory):
-    "The reference run: both offline encoders, unsharded, uninterrupted. Returns (run folder, cache, manifest dict)."
+    "The reference run: both offline encoders, in this process, uninterrupted. Returns (run folder, cache, manifest dict)."
     run, cache = fresh(base, tmp_path_factory.mktemp("whole")/"run", onnx_seed)
     return run, cache, json.loads(embed_run(run, base, cache).read_text())
 
@@ -134,30 +135,6 @@ def test_kill9_then_rerun_gives_the_same_bytes(base, onnx_seed, whole, tmp_path)
             assert Path(m["has_image"][split]).read_bytes() == Path(mc["has_image"][split]).read_bytes()
 
 
-def test_shards_merge_to_the_whole(base, onnx_seed, whole, tmp_path, monkeypatch):
-    mw = whole[0]/"embeddings"/"manifest.json"
-    run, cache = fresh(base, tmp_path/"sharded", onnx_seed)
-    shard_men = [embed_run(run, base, cache, shard_index=k, num_shards=3) for k in range(3)]
-    assert shard_men[1] == run/"embeddings"/"shards"/"1of3"/"manifest.json"
-    assert sum(len(load_blocks(p, "train")[0]) for p in shard_men) == 128
-    moved = run.with_name("moved"); os.rename(run, moved); run = moved  # shards are found beside their manifests after a move
-    man = merge_shards(run, 3, str(cache))
-    for split in ("train", "test"):
-        ids, blocks, has = load_blocks(man, split); ids_w, blocks_w, has_w = load_blocks(mw, split)
-        np.testing.assert_array_equal(ids, ids_w); np.testing.assert_array_equal(has, has_w)
-        for b in blocks: np.testing.assert_allclose(blocks[b], blocks_w[b], atol=2e-3)  # other batches, same vectors
-    # the merged arrays seed the cache: an unsharded run on the same cache loads no model
-    no_loading(monkeypatch)
-    m2 = json.loads(embed_run(fresh(base, tmp_path/"after", None)[0], base, cache).read_text())
-    assert all(r["cached"] for b in m2["report"].values() for r in b.values())
-    # a lost shard, or a shard holding rows twice, is an error naming it
-    shutil.rmtree(run/"embeddings"/"shards"/"2of3")
-    with pytest.raises(FileNotFoundError, match="2of3"): merge_shards(run, 3, str(cache))
-    dup = run/"embeddings"/"shards"/"0of3"/"text_train_ids.npy"; ids0 = np.load(dup); ids0[1] = ids0[0]; os.unlink(dup); np.save(dup, ids0)
-    shutil.copytree(run/"embeddings"/"shards"/"1of3", run/"embeddings"/"shards"/"2of3")
-    with pytest.raises(ValueError, match="more than one shard"): merge_shards(run, 3, str(cache))
-
-
 def test_joint_and_model_id_paths_with_tiny_random_models(base, tmp_path):
     tiny = tiny_test_models(tmp_path/"models")
     run, cache = fresh(base, tmp_path/"r")
@@ -192,3 +169,90 @@ def test_ensure_embeddings_builds_then_reuses(tmp_path, onnx_seed):
     old = json.loads(man.read_text())["blocks"]["text"]["cache"]
     new = json.loads(ensure_embeddings(run, "", n_train=40, n_test=20, seed=3).read_text())["blocks"]["text"]["cache"]
     assert new["train"] == old["train"] and new["test"] != old["test"]  # stale rows re-embedded, the rest reused
+
+
+# ---- Ray Data: the same chunks computed by a pool of 2 local CPU actors
+
+RAY = dict(ray=True, ray_actors=2, ray_cpus=2)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    "A local Ray of 2 CPUs shared by this module's Ray tests, shut down after them."
+    ray = pytest.importorskip("ray")
+    embed.ray_start("", 2); yield; ray.shutdown()
+
+
+def same_vectors(m, mc, blocks, splits=("train", "test")):
+    "Text: the int8 row-by-row path, identical bytes; fp32 blocks (same batches): allclose 1e-6. Ids (and has_image with images) identical."
+    for b in blocks:
+        for split in splits:
+            got, ref = np.load(m["blocks"][b][split]), np.load(mc["blocks"][b][split])
+            if m["blocks"][b]["recipe"]["precision"] == "int8": assert got.tobytes() == ref.tobytes(), (b, split)
+            else: np.testing.assert_allclose(got.astype(np.float32), ref.astype(np.float32), rtol=0, atol=1e-6, err_msg=f"{b} {split}")
+            np.testing.assert_array_equal(np.load(m["blocks"][b]["ids"][split]), np.load(mc["blocks"][b]["ids"][split]))
+    if "image" in blocks:
+        for split in splits: np.testing.assert_array_equal(np.load(m["has_image"][split]), np.load(mc["has_image"][split]))
+
+
+def test_ray_gives_the_plain_loop_vectors_on_the_twin(base, onnx_seed, whole, tmp_path, local_ray):
+    run, cache = fresh(base, tmp_path/"ray", onnx_seed)
+    m = json.loads(embed_run(run, base, cache, **RAY).read_text())
+    assert m["engine"] == {"ray": True, "address": "", "cpus": 2, "actors": 2}
+    for b in ("text", "image"):
+        for split, n in (("train", 128), ("test", 48)):
+            r = m["report"][b][split]
+            assert (r["engine"], r["actors"], r["rows_computed"], r["backend"]) == ("ray", 2, n, "onnxruntime"), r
+    assert m["blocks"]["text"]["recipe"]["precision"] == "int8" and m["blocks"]["image"]["recipe"]["precision"] == "fp32"
+    same_vectors(m, whole[2], ("text", "image"))
+    assert m["report"]["image"]["train"]["bad_images"] == expected_bad(base, "train").sum() > 0
+    assert not list(cache.glob("*/*.parts"))
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    "A run folder preprocessed from the real rows (132 train, 100 test); their image links are not fetched (offline)."
+    from spam_llms.preprocess import ensure_preprocessed
+    d = tmp_path_factory.mktemp("realdata")
+    real = Path(__file__).parent/"fixtures"/"realdata"
+    shutil.copy(real/"amazon2025_train_head132.csv", d/"train.csv"); shutil.copy(real/"amazon2025_sample_test.csv", d/"test.csv")
+    ensure_preprocessed(d/"run", str(d), seed=1)
+    return d
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+def test_ray_gives_the_plain_loop_vectors_on_real_rows(real_run, onnx_seed, tmp_path, local_ray, precision):
+    ms = {}
+    for engine, kw in (("plain", {}), ("ray", RAY)):
+        run, cache = fresh(real_run/"run", tmp_path/engine, onnx_seed)
+        ms[engine] = json.loads(run_embed(run, str(real_run), image_encoder="", precision=precision, cache_dir=str(cache), **{**QUIET, **kw}).read_text())
+    assert ms["ray"]["report"]["text"]["train"]["engine"] == "ray" and ms["plain"]["report"]["text"]["train"]["engine"] == "local"
+    assert ms["ray"]["blocks"]["text"]["recipe"]["precision"] == precision
+    assert [len(np.load(ms["ray"]["ids"][s])) for s in ("train", "test")] == [132, 100]
+    same_vectors(ms["ray"], ms["plain"], ("text",))
+
+
+def test_a_ray_worker_killed_mid_run_is_replaced_and_every_row_lands_once(base, onnx_seed, whole, tmp_path, local_ray, monkeypatch):
+    fault = tmp_path/"fault"
+    monkeypatch.setenv("SPAM_LLMS_EMBED_FAULT", str(fault))  # the first actor to call finds no file, creates it and os._exit()s
+    run, cache = fresh(base, tmp_path/"r", onnx_seed)
+    m = json.loads(embed_run(run, base, cache, image_encoder="", **RAY).read_text())
+    assert fault.exists()  # a worker process did die mid-embedding
+    for split, n in (("train", 128), ("test", 48)):
+        ids = np.load(m["blocks"]["text"]["ids"][split])
+        assert len(ids) == len(np.unique(ids)) == n and m["report"]["text"][split]["rows_computed"] == n
+    same_vectors(m, whole[2], ("text",))  # each row's own vector, in its place: none lost, none doubled
+
+
+def test_ray_resumes_from_the_chunks_already_in_the_cache(base, onnx_seed, whole, tmp_path, local_ray, monkeypatch):
+    run, cache = fresh(base, tmp_path/"r", onnx_seed)
+    def stop(*a, **k): raise KeyboardInterrupt("stopped after the chunks")
+    monkeypatch.setattr(embed, "_assemble", stop)  # a plain run that writes all of train's chunks, then dies
+    with pytest.raises(KeyboardInterrupt): embed_run(run, base, cache, image_encoder="")
+    monkeypatch.undo()
+    parts = sorted(cache.glob("minilm-*/train.parts/*.npz")); assert len(parts) == 128 // 16
+    for p in parts[1::2]: p.unlink()  # half the chunks lost
+    m = json.loads(embed_run(run, base, cache, image_encoder="", **RAY).read_text())
+    r = m["report"]["text"]["train"]
+    assert (r["engine"], r["rows_computed"], r["rows_resumed"]) == ("ray", 64, 64)  # only the missing chunks went to Ray
+    same_vectors(m, whole[2], ("text",))

@@ -3,6 +3,7 @@ from spam_llms import gbm, knn   # first: it sets OMP_WAIT_POLICY before lightgb
 import numpy as np
 import pandas as pd
 import pytest
+from pathlib import Path
 import lightgbm as lgb
 from spam_llms.core import smape_log, load_json, load_preds, RunPaths
 
@@ -132,3 +133,132 @@ def test_lgbm_stage_end_to_end_on_a_small_twin(tmp_path):
     cmp = gbm.compare_models(run, oracle=gbm.oracle_smape(tr, RunPaths(run).data))
     assert cmp.model.tolist() == ["tfidf", "lgbm_noknn", "lgbm", "oracle floor"]
     assert (run/"lgbm/comparison.csv").exists()
+
+
+# ---- TF-IDF neighbours, the TF-IDF neighbour model and the text peers
+
+def with_noise_text(inp, seed=0, vocab=300, words=6):
+    "Give the noise inputs random catalog text: no word says anything about the (noise) price."
+    rng = np.random.default_rng(seed)
+    voc = np.array([f"w{i}" for i in range(vocab)])
+    for s in ["train", "test"]:
+        inp[s] = inp[s].assign(catalog_content=[" ".join(rng.choice(voc, words)) for _ in range(len(inp[s]))])
+    return inp
+
+
+def leaky_sparse_oof_neighbours(vectors, folds, k, query_vectors=None, **kw):
+    "A deliberately wrong sparse search: every training row's neighbours come from all rows, itself included."
+    s, i = knn.sparse_topk(vectors, vectors, k)
+    return knn.OOFNeighbours(s, i, *knn.sparse_topk(query_vectors, vectors, k))
+
+
+def test_tfidf_knn_features_do_not_leak_into_oof_scores(tmp_path, monkeypatch):
+    inp = with_noise_text(noise_inputs()); y = inp["train"].log_price.to_numpy()
+    base = smape_log(y, np.full(len(y), np.median(y)))
+    params = gbm.lgbm_params(n_threads=1, learning_rate=0.1)
+    def score(name):
+        m, _ = gbm.fit_lgbm_stage(inp, tmp_path/name, use_knn=False, tfidf_knn=True, params=params, **FAST)
+        assert m["knn_spaces"] == ["tfidf"]
+        return m["oof_smape"]
+    honest = score("honest")
+    monkeypatch.setattr(gbm, "sparse_oof_neighbours", leaky_sparse_oof_neighbours)   # rows find themselves...
+    nested_only = score("nested_only")                                                 # ...and the nesting still hides them
+    plain = gbm.fold_knn_features
+    monkeypatch.setattr(gbm, "fold_knn_features", lambda nbs, y, folds, holdout=None, **kw: plain(nbs, y, folds, None, **kw))
+    leaky = score("leaky")                                                             # positive control: now the leak shows
+    print(f"base {base:.1f} honest {honest:.1f} nested_only {nested_only:.1f} leaky {leaky:.1f}")
+    assert leaky < 0.5 * base, (leaky, base)
+    assert honest > 0.95 * base, (honest, base)
+    assert nested_only > 0.95 * base, (nested_only, base)
+
+
+def test_tfidf_knn_features_help_when_listings_share_words(tmp_path):
+    "Product families named by a shared word pair; only the text knows the family."
+    rng = np.random.default_rng(4); n, m, fam = 1500, 200, 150
+    f_of = rng.integers(0, fam, n + m); fam_price = rng.normal(3, 1, fam)
+    text = [f"family{f} line{f} " + " ".join(rng.choice([f"w{i}" for i in range(500)], 5)) for f in f_of]
+    lp = fam_price[f_of] + rng.normal(0, 0.1, n + m)
+    tr = pd.DataFrame({"sample_id": np.arange(n), "num_x": rng.normal(size=n), "log_price": lp[:n], "fold": np.arange(n) % 5,
+                       "catalog_content": text[:n]})
+    te = pd.DataFrame({"sample_id": np.arange(n, n + m), "num_x": rng.normal(size=m), "catalog_content": text[n:]})
+    inp = {"train": tr, "test": te}
+    params = gbm.lgbm_params(n_threads=1, learning_rate=0.1)
+    kw = FAST | dict(svd_dims=0, use_knn=False, params=params)
+    with_knn, _ = gbm.fit_lgbm_stage(inp, tmp_path/"k", tfidf_knn=True, **kw)
+    without, _ = gbm.fit_lgbm_stage(inp, tmp_path/"n", tfidf_knn=False, **kw)
+    assert with_knn["oof_smape"] < 0.5 * without["oof_smape"], (with_knn["oof_smape"], without["oof_smape"])
+    test_pred = load_preds(tmp_path/"k/test.parquet").set_index("sample_id").pred
+    assert smape_log(lp[n:], test_pred.loc[te.sample_id].to_numpy()) < 0.5 * without["oof_smape"]
+
+
+@pytest.fixture(scope="module")
+def real_rows():
+    "The 132 real training rows with prices, five folds by row number."
+    from spam_llms.data import load_challenge
+    import shutil, tempfile
+    REAL = Path(__file__).parent/"fixtures"/"realdata"
+    d = Path(tempfile.mkdtemp())
+    shutil.copy(REAL/"amazon2025_train_head132.csv", d/"train.csv"); shutil.copy(REAL/"amazon2025_sample_test.csv", d/"test.csv")
+    tr, te = load_challenge(d)
+    tr = tr.assign(log_price=np.log1p(tr.price), fold=np.arange(len(tr)) % 5)
+    return tr.reset_index(drop=True), te.reset_index(drop=True)
+
+
+def test_knn_tfidf_oof_uses_only_other_folds_on_real_rows(real_rows):
+    tr, te = real_rows; folds = tr.fold.to_numpy()
+    oof, test, m = gbm.knn_tfidf_cv(tr, te, k=5, power=4.0)
+    rng = np.random.default_rng(0)
+    for f in range(5):
+        tr2 = tr.copy(); tr2.loc[folds == f, "log_price"] = rng.normal(8, 3, (folds == f).sum())
+        o2, t2, _ = gbm.knn_tfidf_cv(tr2, te, k=5, power=4.0)
+        np.testing.assert_array_equal(o2.pred[folds == f], oof.pred[folds == f])   # own fold's prices never used
+        assert not np.array_equal(o2.pred[folds != f], oof.pred[folds != f])       # the check has teeth
+        assert not np.array_equal(t2.pred, test.pred)                             # test rows use every training row
+    again = gbm.knn_tfidf_cv(tr, te, k=5, power=4.0)
+    pd.testing.assert_frame_equal(again[0], oof); pd.testing.assert_frame_equal(again[1], test)
+    assert m["oof_smape"] == pytest.approx(smape_log(tr.log_price, oof.pred))
+    assert len(m["fold_smape"]) == 5 and np.isfinite(oof.pred).all() and np.isfinite(test.pred).all()
+
+
+def test_knn_tfidf_prediction_is_the_weighted_median_of_its_neighbours(real_rows):
+    tr, te = real_rows; y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
+    oof, test, _ = gbm.knn_tfidf_cv(tr, te, k=7, power=4.0)
+    Xtr, Xte = gbm.tfidf_matrix(tr.catalog_content, te.catalog_content, word_range=(1, 2), char_range=None, binary=True)
+    dense = knn.l2_normalize(Xtr.toarray()); dte = knn.l2_normalize(Xte.toarray())
+    for r in [0, 1, 50, 131]:
+        s = dense[r] @ dense.T; s[folds == folds[r]] = -np.inf
+        j = np.argsort(-s, kind="stable")[:7]; w = np.clip(s[j], 0, None) ** 4 + 1e-12
+        o = np.argsort(y[j], kind="stable"); cw = np.cumsum(w[o])
+        assert oof.pred[r] == pytest.approx(y[j][o][np.searchsorted(cw, 0.5 * cw[-1])], abs=1e-9)
+    s = dte[0] @ dense.T; j = np.argsort(-s, kind="stable")[:7]; w = np.clip(s[j], 0, None) ** 4 + 1e-12
+    o = np.argsort(y[j], kind="stable"); cw = np.cumsum(w[o])
+    assert test.pred[0] == pytest.approx(y[j][o][np.searchsorted(cw, 0.5 * cw[-1])], abs=1e-9)
+
+
+def contract_ok(run, name, n_test):
+    "A model folder honours the artifact contract against the run's preprocessed rows."
+    tr = pd.read_parquet(RunPaths(run).preprocessed/"train.parquet")
+    oof, test = load_preds(run/name/"oof.parquet"), load_preds(run/name/"test.parquet")
+    merged = oof.merge(tr[["sample_id", "fold", "log_price"]], on="sample_id", suffixes=("", "_pre"))
+    assert len(merged) == len(tr) == len(oof) and (merged.fold == merged.fold_pre).all()
+    assert len(test) == n_test and np.isfinite(test.pred).all() and np.isfinite(oof.pred).all()
+    m = load_json(run/name/"metrics.json")
+    assert m["oof_smape"] == pytest.approx(smape_log(merged.log_price, merged.pred)) and len(m["fold_smape"]) == 5
+    return m
+
+
+def test_text_peers_write_the_model_contract_on_a_small_twin(tmp_path):
+    run = tmp_path/"run"
+    kw = dict(n_train=300, n_test=100, seed=1)
+    gbm.run_knn_tfidf(run, k=15, power=4.0, **kw)
+    gbm.run_peer_svd_lgbm(run, svd_dims=16, learning_rate=0.2, num_boost_round=300, early_stopping=30, **kw)
+    gbm.run_tfidf(run, char_range="3,5", alpha=2.0, max_features=20_000, **kw)
+    tr = pd.read_parquet(RunPaths(run).preprocessed/"train.parquet")
+    base = smape_log(tr.log_price, np.full(len(tr), tr.log_price.median()))
+    for name in ["knn_tfidf", "peer_svd_lgbm", "tfidf"]:
+        assert contract_ok(run, name, 100)["oof_smape"] < base, name
+    assert load_json(run/"peer_svd_lgbm/metrics.json")["recipe"].endswith("SVD16 -> LightGBM(l1)")
+    assert "char_wb(3, 5)" in load_json(run/"tfidf/metrics.json")["recipe"]
+    first = load_preds(run/"knn_tfidf/oof.parquet")
+    gbm.run_knn_tfidf(run, k=15, power=4.0, out_name="knn_again", **kw)                  # same seed, same predictions
+    pd.testing.assert_frame_equal(first, load_preds(run/"knn_again/oof.parquet"))

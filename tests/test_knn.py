@@ -87,3 +87,64 @@ def test_concat_space_cosine_is_mean_of_block_cosines():
     rng = np.random.default_rng(6); a, b = rng.normal(size=(50, 8)), rng.normal(size=(50, 5))
     c = concat_spaces(a, b); an, bn = l2_normalize(a), l2_normalize(b)
     np.testing.assert_allclose(c @ c.T, (an @ an.T + bn @ bn.T) / 2, atol=1e-5)
+
+
+# ---- sparse (TF-IDF) search and the weighted-median neighbour regressor
+import scipy.sparse as sp
+from spam_llms.knn import sparse_topk, sparse_oof_neighbours, weighted_median, knn_regress
+
+
+def sparse_rows(n, d, seed, density=0.02):
+    "Random non-negative sparse rows, like TF-IDF: most pairs share nothing."
+    return sp.random(n, d, density=density, random_state=seed, format="csr", dtype=np.float32)
+
+
+def test_sparse_topk_is_exact_and_blocking_does_not_matter():
+    X = sparse_rows(1500, 800, 0); Q = sparse_rows(200, 800, 1)
+    dense_x, dense_q = l2_normalize(X.toarray()), l2_normalize(Q.toarray())
+    full = dense_q @ dense_x.T
+    s, i = sparse_topk(Q, X, 30, chunk=64)
+    np.testing.assert_allclose(s, -np.sort(-full, axis=1)[:, :30], atol=1e-5)
+    np.testing.assert_allclose(np.take_along_axis(full, i, 1), s, atol=1e-5)
+    s2, i2 = sparse_topk(Q, X, 30, chunk=1000)
+    np.testing.assert_array_equal(i, i2); np.testing.assert_array_equal(s, s2)
+
+
+def test_sparse_oof_neighbours_match_the_dense_search():
+    X = sparse_rows(1200, 300, 2, density=0.05); folds = np.arange(1200) % 5
+    sp_nb = sparse_oof_neighbours(X, folds, 20, query_vectors=X[:100])
+    de_nb = oof_neighbours(X.toarray(), folds, 20, query_vectors=X[:100].toarray())
+    assert (folds[sp_nb.train_idx] != folds[:, None]).all()
+    np.testing.assert_allclose(sp_nb.train_sim, de_nb.train_sim, atol=1e-5)
+    np.testing.assert_allclose(sp_nb.test_sim, de_nb.test_sim, atol=1e-5)
+    assert (sp_nb.train_idx == de_nb.train_idx).mean() > 0.99      # ids may swap only among float ties
+    np.testing.assert_array_equal(sp_nb.test_idx[:, 0], np.arange(100))
+
+
+def brute_weighted_median(v, w):
+    "Lower weighted median of one row, by the definition."
+    keep = ~np.isnan(v); v, w = v[keep], w[keep]
+    if w.sum() <= 0: return np.nan
+    return min(x for x in v if w[v <= x].sum() >= 0.5 * w.sum())
+
+
+def test_weighted_median_matches_its_definition():
+    rng = np.random.default_rng(7)
+    v = rng.integers(0, 6, (500, 9)).astype(float); v[rng.random(v.shape) < 0.2] = np.nan   # ties and gaps
+    w = rng.random(v.shape) * (rng.random(v.shape) < 0.8)
+    got = weighted_median(v, w)
+    ref = np.array([brute_weighted_median(a, b) for a, b in zip(v, w)])
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref)); np.testing.assert_allclose(got[~np.isnan(ref)], ref[~np.isnan(ref)])
+
+
+def test_knn_regress_never_reads_its_own_fold_and_is_deterministic():
+    X = sparse_rows(1000, 200, 3, density=0.05); folds = np.arange(1000) % 5
+    rng = np.random.default_rng(8); y = rng.normal(3, 1, 1000)
+    nb = sparse_oof_neighbours(X, folds, 15)
+    p = knn_regress(nb.train_sim, nb.train_idx, y, k=15, power=4)
+    np.testing.assert_array_equal(p, knn_regress(nb.train_sim, nb.train_idx, y, k=15, power=4))
+    for f in range(5):
+        y2 = y.copy(); y2[folds == f] = rng.normal(9, 3, (folds == f).sum())
+        p2 = knn_regress(nb.train_sim, nb.train_idx, y2, k=15, power=4)
+        np.testing.assert_array_equal(p2[folds == f], p[folds == f])
+        assert np.abs(p2[folds != f] - p[folds != f]).max() > 1        # the check has teeth

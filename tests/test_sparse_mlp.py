@@ -1,0 +1,114 @@
+"End-to-end checks of spam_llms.sparse_mlp: the artifact contract, determinism, resume, leak-freedom of OOF rows, bad input."
+import shutil
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from spam_llms import sparse_mlp as smlp
+from spam_llms.core import smape_log, load_json, load_preds, RunPaths
+from spam_llms.data import read_challenge_csv
+from spam_llms.preprocess import parse_catalog
+
+SMALL = dict(epochs=3, batch_size=32, hidden="32,16,16", n_seeds=2, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory, real_dir):
+    "A data folder of the 132 real train rows and the organisers' 100 test rows."
+    d = tmp_path_factory.mktemp("real")/"data"; d.mkdir()
+    shutil.copy(real_dir/"amazon2025_train_head132.csv", d/"train.csv"); shutil.copy(real_dir/"amazon2025_sample_test.csv", d/"test.csv")
+    return d
+
+
+def preds(run_dir, name="sparse_mlp"):
+    out = RunPaths(run_dir).stage(name)
+    return load_preds(out/"oof.parquet"), load_preds(out/"test.parquet"), load_json(out/"metrics.json")
+
+
+def test_contract_on_real_rows(tmp_path, real_run):
+    m = smlp.run_sparse_mlp(tmp_path, str(real_run), **SMALL)
+    oof, test, m2 = preds(tmp_path)
+    train = pd.read_parquet(tmp_path/"preprocessed"/"train.parquet")
+    test_ids = read_challenge_csv(real_run/"test.csv", "test").sample_id
+    assert len(oof) == 132 and set(oof.sample_id) == set(train.sample_id)
+    stored = train.set_index("sample_id").fold.reindex(oof.sample_id).to_numpy()
+    assert np.array_equal(oof.fold.to_numpy(), stored)  # the stored folds, never new ones
+    assert sorted(test.sample_id) == sorted(test_ids) and np.isfinite(test.pred).all()
+    assert m2["oof_smape"] == pytest.approx(m["oof_smape"]) and len(m2["fold_smape"]) == train.fold.nunique()
+    assert m["units_reused"] == 0 and len(list((tmp_path/"sparse_mlp"/"units").rglob("*.npz"))) == train.fold.nunique() * 2
+
+
+def test_same_seed_same_predictions_and_resume(tmp_path, real_run):
+    a = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="a", **SMALL)
+    b = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="b", **SMALL)
+    c = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="c", **(SMALL | {"seed": 7}))
+    (oa, ta, _), (ob, tb, _), (oc, _, _) = preds(tmp_path, "a"), preds(tmp_path, "b"), preds(tmp_path, "c")
+    assert a["units_reused"] == b["units_reused"] == 0
+    pd.testing.assert_frame_equal(oa, ob); pd.testing.assert_frame_equal(ta, tb)
+    assert not np.allclose(oa.pred, oc.pred)
+
+    # a run killed after its first unit: the rerun reuses it and ends with the same predictions
+    def boom(fold, k):
+        raise KeyboardInterrupt("killed")
+    with pytest.raises(KeyboardInterrupt): smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="d", on_unit=boom, **SMALL)
+    assert not (tmp_path/"d"/"oof.parquet").exists() and len(list((tmp_path/"d"/"units").rglob("*.npz"))) == 1
+    d = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="d", **SMALL)
+    assert d["units_reused"] == 1
+    od, td, _ = preds(tmp_path, "d"); pd.testing.assert_frame_equal(oa, od); pd.testing.assert_frame_equal(ta, td)
+
+    # final outputs deleted, units kept: everything is reused, nothing changes
+    for f in ["oof.parquet", "test.parquet", "metrics.json"]: (tmp_path/"d"/f).unlink()
+    e = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="d", **SMALL)
+    assert e["units_reused"] == 2 * len(e["fold_smape"]); pd.testing.assert_frame_equal(oa, preds(tmp_path, "d")[0])
+
+    # another configuration never reuses these units
+    f = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="d", **(SMALL | {"epochs": 2}))
+    assert f["units_reused"] == 0
+
+
+def real_frames(real_dir, seed=0):
+    "The real rows with a pure-noise log price and 5 folds; the stage's text columns attached."
+    df = read_challenge_csv(real_dir/"amazon2025_train_head132.csv", "train")
+    rng = np.random.default_rng(seed)
+    df = df.assign(item_name=[parse_catalog(t)["item_name"] for t in df.catalog_content], log_price=rng.normal(3, 1, len(df)),
+                   fold=rng.permutation(np.arange(len(df)) % 5))
+    return df, df.head(10).drop(columns=["log_price", "fold"])
+
+
+def test_oof_rows_never_see_their_fold(real_dir, tmp_path, monkeypatch):
+    tr, te = real_frames(real_dir)
+    Xtr, Xte = smlp.sparse_inputs(tr, te, min_df=1)
+    # last column = the row number: a spy reads which rows each fit was given
+    Xtr = sp.hstack([Xtr, sp.csr_matrix(np.arange(1, len(tr) + 1, dtype=np.float32)[:, None])]).tocsr()
+    Xte = sp.hstack([Xte, sp.csr_matrix(np.zeros((len(te), 1), np.float32))]).tocsr()
+    seen, fit = [], smlp.fit_sparse_mlp
+    def spy(X, y, seed, **kw):
+        seen.append(np.asarray(X[:, -1].todense()).ravel().astype(int) - 1); return fit(X, y, seed, **kw)
+    monkeypatch.setattr(smlp, "fit_sparse_mlp", spy)
+    fit_kw = dict(epochs=25, batch_size=8, growth=1.0, hidden=(64, 32, 32))
+    y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
+    oof, _, _, _ = smlp.cv_sparse_mlp(Xtr, Xte, y, folds, tmp_path/"u", n_seeds=1, seed=0, **fit_kw)
+    for f, rows in zip(np.unique(folds), seen): assert set(rows) == set(np.flatnonzero(folds != f))
+    # leak control: noise prices cannot be predicted out of fold, though the same network memorises them in sample
+    base = smape_log(y, np.full(len(y), y.mean()))
+    net = fit(Xtr, y - y.mean(), 0, **fit_kw)
+    in_sample = smape_log(y, smlp.predict_sparse_mlp(net, Xtr) + y.mean())
+    assert in_sample < 0.5 * base, (in_sample, base)
+    assert smape_log(y, oof) > 0.9 * base, (smape_log(y, oof), base)
+
+
+def test_learns_on_the_twin(tmp_path, twin_small):
+    m = smlp.run_sparse_mlp(tmp_path, str(twin_small), **(SMALL | {"n_seeds": 1, "epochs": 4}))
+    train = pd.read_parquet(tmp_path/"preprocessed"/"train.parquet"); y = train.log_price.to_numpy()
+    assert m["oof_smape"] < 0.8 * smape_log(y, np.full(len(y), np.median(y)))
+
+
+def test_bad_input(tmp_path, real_run, real_dir):
+    with pytest.raises(ValueError, match="'description' is missing"): smlp.run_sparse_mlp(tmp_path, str(real_run), text_col="description", **SMALL)
+    with pytest.raises(ValueError, match="loss must be"): smlp.run_sparse_mlp(tmp_path, str(real_run), loss="mse", **SMALL)
+    tr, te = real_frames(real_dir); X, _ = smlp.sparse_inputs(tr, te, min_df=1)
+    y = tr.log_price.to_numpy().copy(); y[5] = np.nan
+    with pytest.raises(ValueError, match="training row 5"): smlp.fit_sparse_mlp(X, y)
+    with pytest.raises(ValueError, match="rows but"): smlp.fit_sparse_mlp(X[:10], y)
+    with pytest.raises(ValueError, match="rerun preprocessing"):
+        smlp.attach_raw_text(tr.assign(sample_id=tr.sample_id + 10**7), te, real_run)
