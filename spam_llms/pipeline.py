@@ -174,8 +174,10 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
     root = Path(root).absolute(); cfg = root/"configs"; sets = sets or {}
     run_dir = (Path(outputs) if outputs else root/"outputs").absolute()/run; run_dir.mkdir(parents=True, exist_ok=True)
     common = load_profile(cfg, profile, "common"); seed = seed if seed is not None else common.get("seed", 42)
-    all_stages = list_stages(root/"nbs", optional=True); todo = stages or list_stages(root/"nbs")
-    bad = sorted(set(todo) - set(all_stages)) + sorted(set(sets) - set(all_stages) - {"twin"})
+    all_stages = list_stages(root/"nbs", optional=True); skip = list(common.get("skip_stages") or [])  # a profile may leave a stage out
+    todo = stages or [s for s in list_stages(root/"nbs") if s not in skip]
+    if skip: log(f"[profile {profile}] leaves out {skip} (configs/{profile}/common.yaml skip_stages; name a stage in --stages to run it)")
+    bad = sorted(set(todo) - set(all_stages)) + sorted(set(skip) - set(all_stages)) + sorted(set(sets) - set(all_stages) - {"twin"})
     if bad: raise ValueError(f"unknown stage(s) {bad}; stages are {all_stages} (07_* only when named; and 'twin' for the twin's size)")
     twin = load_profile(cfg, profile, "twin"); twin.update({k: int(v) for k, v in sets.get("twin", {}).items()})
     com = {"run_dir": str(run_dir), "data_dir": "", "seed": seed, "device": device}

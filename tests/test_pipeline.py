@@ -50,3 +50,7 @@ def test_set_bool_refuses_a_non_boolean(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("SPAM_LLMS_ROOT", str(ROOT))
     with pytest.raises(SystemExit): main(["--profile", "smoke", "--outputs", str(tmp_path), "--set", "03_towers_cv.run_ablation=maybe"])
     assert "03_towers_cv.run_ablation='maybe': expected bool" in capsys.readouterr().err
+
+def test_real_profile_skips_only_known_stages():
+    skip = load_profile(ROOT/"configs", "real", "common").get("skip_stages", [])
+    assert skip == ["03b_finetune"] and set(skip) <= set(ALL_STAGES)
