@@ -36,8 +36,10 @@ def spam_run(run:str, data:str|None, profile:str, seed:int, extra:list, force:bo
 def collect(run_dir:Path) -> dict:
     "Seconds, peak memory and the submission stage's per-model OOF / test SMAPE of one run."
     chain = json.loads((run_dir/"chain.json").read_text())
+    marks = {m.stem: json.loads(m.read_text()) for m in sorted((run_dir/".stages").glob("*.json"))}  # the run that made each stage
+    seconds = {"data": chain["seconds"].get("data", 0.0)} | {s: marks[s]["seconds"] for s in chain["seconds"] if s in marks}
     sub = json.loads((run_dir/"submission/metrics.json").read_text())
-    return {"seconds": chain["seconds"], "peak_mb": chain.get("peak_mb", {}), "oof": sub["models"], "test": sub.get("test_smape", {}),
+    return {"seconds": seconds, "peak_mb": {s: marks[s]["peak_mb"] for s in seconds if s in marks}, "oof": sub["models"], "test": sub.get("test_smape", {}),
             "weights": sub.get("weights", {}), "sub": sub, "n_train": sub["n_train"], "n_test": sub["n_test"]}
 
 def ranking(scores:dict, names:list) -> dict:
