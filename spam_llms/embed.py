@@ -18,8 +18,8 @@ from .data import download_images, open_image
 __all__ = ['PRECISIONS', 'INT8_SCHEME', 'ACTIVATION_OPS', 'OFFLINE', 'SLOT_BLOCKS', 'image_paths', 'file_signature',
            'fingerprint', 'decode_images', 'Encoder', 'resolve_precision', 'ort_session', 'onnx_session',
            'activation_fed_matmuls', 'quantize_int8', 'RowSessions', 'tiny_test_models', 'model_signature',
-           'get_encoder', 'sort_order', 'prefetch', 'embed_split', 'ray_start', 'remote_encoder', 'EncoderActor',
-           'cache_entry', 'default_cache_dir', 'read_inputs', 'plan_blocks', 'run_embed', 'load_blocks',
+           'get_encoder', 'sort_order', 'prefetch', 'embed_splits', 'embed_split', 'ray_start', 'remote_encoder',
+           'EncoderActor', 'cache_entry', 'default_cache_dir', 'read_inputs', 'plan_blocks', 'run_embed', 'load_blocks',
            'ensure_embeddings', 'block_signal', 'plot_blocks']
 
 # %% ../nbs/02_embed.ipynb #6b9db2e2
@@ -498,34 +498,53 @@ def _chunk_jobs(todo:list, n:int, chunk_rows:int, batch_size:int):
     return [(c, s, min(s + batch_size, (c + 1) * chunk_rows, n)) for c in todo for s in range(c * chunk_rows, min((c + 1) * chunk_rows, n), batch_size)]
 
 # %% ../nbs/02_embed.ipynb #5d54c1b3
+def _plan_split(enc:Encoder, ids, items:list, entry, split:str, chunk_rows:int) -> dict:
+    "What is left to embed of one split: batching order, chunk folder, and the (chunk, start, stop) jobs still to run."
+    n, order = len(items), sort_order(items, enc.modality); n_chunks = -(-n // chunk_rows)
+    parts = _parts_dir(Path(entry), split, {"n": n, "chunk_rows": chunk_rows, "batch_size": enc.batch_size})
+    todo = [c for c in range(n_chunks) if not (parts/f"{c:05d}.npz").exists()]
+    return dict(ids=ids, items=items, entry=Path(entry), split=split, order=order, n_chunks=n_chunks, parts=parts,
+                jobs=_chunk_jobs(todo, n, chunk_rows, enc.batch_size), desc=f"{enc.block}/{split}")
+
+def embed_splits(enc:Encoder, # the block's encoder
+                 splits:list, # one dict per split: ids (sample_ids), items (texts or image paths, None = missing), entry (cache folder), split ("train"/"test")
+                 chunk_rows:int=512, # rows per resumable chunk
+                 workers:int=2, # background threads decoding images (texts: one tokeniser thread)
+                 progress:bool=True, # tqdm bar with rows/s
+                 ray:dict|None=None, # Ray Data settings {address, cpus, actors} (see _run_jobs_ray); None = this process
+                ) -> list[dict]:
+    "Embed each split into `entry/<split>.npy` (float16, split order), chunk by chunk, resuming finished chunks; one model load (one actor pool) for all."
+    out, todo, done_file = [None] * len(splits), [], lambda s: Path(s["entry"])/f"{s['split']}.npy"
+    with contextlib.ExitStack() as locks:
+        for i, s in enumerate(splits):  # locks in the given order: two processes never wait on each other crosswise
+            if not done_file(s).exists(): locks.enter_context(_lock(Path(s["entry"])/f".{s['split']}.lock"))
+            if done_file(s).exists(): out[i] = {**load_json(Path(s["entry"])/f"{s['split']}_report.json"), "cached": True}
+            else: todo.append(i)
+        if not todo: return out
+        t0 = time.perf_counter(); plans = [_plan_split(enc, chunk_rows=chunk_rows, **splits[i]) for i in todo]
+        if ray is None: enc.load()  # on Ray the actors load it
+        t_load = time.perf_counter() - t0
+        runs = ([_run_jobs(enc, p["jobs"], p["items"], p["order"], p["parts"], progress, p["desc"], workers) for p in plans] if ray is None
+                else _run_jobs_ray(enc, plans, progress, ray))
+        for i, p, (done, model_s, t1, meta) in zip(todo, plans, runs):
+            n = len(p["items"])
+            rep = dict(block=enc.block, encoder=enc.name, modality=enc.modality, dim=meta["dim"], backend=meta["backend"], recipe=enc.recipe,
+                       rows=n, rows_computed=done, rows_resumed=n - done, load_seconds=round(t_load, 2), seconds=round(t1, 2),
+                       ms_per_sample=round(1000 * t1 / max(done, 1), 3), model_ms_per_sample=round(1000 * model_s / max(done, 1), 3),
+                       rows_per_s=round(done / max(t1, 1e-9), 1), batch_size=enc.batch_size, chunk_rows=chunk_rows,
+                       **{k: v for k, v in meta.items() if k not in ("dim", "backend")})
+            out[i] = {**_assemble(p["entry"], p["split"], p["parts"], p["n_chunks"], p["order"], p["ids"], rep), "cached": False}
+    return out
+
 def embed_split(enc:Encoder, # the block's encoder
                 ids, # sample_ids, in the split's order
                 items:list, # texts, or image paths (None = missing), aligned with ids
                 entry, # cache folder for these rows (see cache_entry)
                 split:str, # "train" / "test": names the files inside `entry`
-                chunk_rows:int=512, # rows per resumable chunk
-                workers:int=2, # background threads decoding images (texts: one tokeniser thread)
-                progress:bool=True, # tqdm bar with rows/s
-                ray:dict|None=None, # Ray Data settings {address, cpus, actors} (see _run_jobs_ray); None = this process
+                chunk_rows:int=512, workers:int=2, progress:bool=True, ray:dict|None=None, # as in `embed_splits`
                ) -> dict:
-    "Embed rows into `entry/<split>.npy` (float16, split order), chunk by chunk, resuming finished chunks; returns the report."
-    entry, n = Path(entry), len(items)
-    if (entry/f"{split}.npy").exists(): return {**load_json(entry/f"{split}_report.json"), "cached": True}
-    with _lock(entry/f".{split}.lock"):
-        if (entry/f"{split}.npy").exists(): return {**load_json(entry/f"{split}_report.json"), "cached": True}
-        order, n_chunks, t0 = sort_order(items, enc.modality), -(-n // chunk_rows), time.perf_counter()
-        parts = _parts_dir(entry, split, {"n": n, "chunk_rows": chunk_rows, "batch_size": enc.batch_size})
-        todo = [c for c in range(n_chunks) if not (parts/f"{c:05d}.npz").exists()]
-        jobs = _chunk_jobs(todo, n, chunk_rows, enc.batch_size)
-        if ray is None: enc.load()  # on Ray the actors load it
-        t_load, run = time.perf_counter() - t0, _run_jobs if ray is None else functools.partial(_run_jobs_ray, ray=ray)
-        done, model_s, t1, meta = run(enc, jobs, items, order, parts, progress, f"{enc.block}/{split}", workers)
-        rep = dict(block=enc.block, encoder=enc.name, modality=enc.modality, dim=meta["dim"], backend=meta["backend"], recipe=enc.recipe,
-                   rows=n, rows_computed=done, rows_resumed=n - done, load_seconds=round(t_load, 2), seconds=round(t1, 2),
-                   ms_per_sample=round(1000 * t1 / max(done, 1), 3), model_ms_per_sample=round(1000 * model_s / max(done, 1), 3),
-                   rows_per_s=round(done / max(t1, 1e-9), 1), batch_size=enc.batch_size, chunk_rows=chunk_rows,
-                   **{k: v for k, v in meta.items() if k not in ("dim", "backend")})
-        return {**_assemble(entry, split, parts, n_chunks, order, ids, rep), "cached": False}
+    "One split through `embed_splits`; returns its report."
+    return embed_splits(enc, [dict(ids=ids, items=items, entry=entry, split=split)], chunk_rows, workers, progress, ray)[0]
 
 # %% ../nbs/02_embed.ipynb #d662919b
 def _run_jobs(enc:Encoder, jobs:list, items:list, order, parts:Path, progress:bool, desc:str, workers:int):
@@ -552,6 +571,7 @@ def ray_start(address:str="", # '' starts a local Ray; 'auto' or 'ray://<head>:1
     import ray, ray.data, logging
     if not ray.is_initialized():
         os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # Ray's coming default; silences its FutureWarning
+        if not address: os.environ.setdefault("RAY_enable_metrics_collection", "0")  # no dashboard, so no metrics agent: not "failed to connect" per worker
         local = {} if address else dict(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False)
         ray.init(address=address or None, log_to_driver=False, logging_level=logging.ERROR, **local)
     ctx = ray.data.DataContext.get_current(); ctx.enable_progress_bars = ctx.enable_auto_log_stats = False
@@ -603,10 +623,10 @@ class EncoderActor:
                     model_s=np.full(len(rows), dt / len(rows)), backend=np.array([self.enc.backend] * len(rows), dtype=str))
 
 # %% ../nbs/02_embed.ipynb #8eff657b
-def _ray_blocks(jobs:list, items:list, order) -> list:
-    "One Arrow table per job: job number, batching-order position and the item (text or image path) of each row."
+def _ray_blocks(jobs:list, items:list, order, first:int=0) -> list:
+    "One Arrow table per job: job number (counted from `first`), batching-order position and the item (text or image path) of each row."
     import pyarrow as pa
-    return [pa.table({"job": np.full(e - s, k), "pos": np.arange(s, e), "item": pa.array([items[i] for i in order[s:e]], pa.string())})
+    return [pa.table({"job": np.full(e - s, first + k), "pos": np.arange(s, e), "item": pa.array([items[i] for i in order[s:e]], pa.string())})
             for k, (_, s, e) in enumerate(jobs)]
 
 # %% ../nbs/02_embed.ipynb #a52b284d
@@ -625,24 +645,31 @@ class _ChunkBuffer:
         if self.open: raise RuntimeError(f"{self.desc}: Ray returned only part of chunk(s) {sorted(int(c) for c in self.open)}; rerun to resume")
 
 # %% ../nbs/02_embed.ipynb #a9ea6794
-def _run_jobs_ray(enc:Encoder, jobs:list, items:list, order, parts:Path, progress:bool, desc:str, workers:int, ray:dict):
-    "_run_jobs on Ray Data: the jobs' blocks through a pool of EncoderActors; each chunk written here once all its rows are back."
-    if not jobs: return 0, 0.0, 0.0, {"dim": enc.dim, "backend": enc.backend, "engine": "ray"}
+def _run_jobs_ray(enc:Encoder, plans:list, progress:bool, ray:dict) -> list:
+    "_run_jobs for several splits (`_plan_split`s) in one Ray Data pass: one EncoderActor pool, each chunk written here once all its rows are back."
+    jobs = [(t, *j) for t, p in enumerate(plans) for j in p["jobs"]]  # (split, chunk, start, stop), numbered across splits
+    if not jobs: return [(0, 0.0, 0.0, {"dim": enc.dim, "backend": enc.backend, "engine": "ray"})] * len(plans)
     from ray import data as rdata
     t0 = time.perf_counter(); plan = _ray_plan(ray_start(ray.get("address", ""), ray.get("cpus", 0)), (enc.spec or {}).get("device", "cpu"), ray.get("actors", 0))
-    ds = rdata.from_arrow(_ray_blocks(jobs, items, order)).map_batches(
+    first = np.cumsum([0] + [len(p["jobs"]) for p in plans])
+    ds = rdata.from_arrow([b for t, p in enumerate(plans) for b in _ray_blocks(p["jobs"], p["items"], p["order"], int(first[t]))]).map_batches(
         EncoderActor, batch_size=None, batch_format="numpy", compute=rdata.ActorPoolStrategy(size=plan["actors"]), num_cpus=plan["num_cpus"],
         num_gpus=plan["num_gpus"], max_restarts=3, max_task_retries=3,  # a dead worker's actor restarts and its block is retried
         fn_constructor_kwargs=dict(make=remote_encoder(enc), recipe=enc.recipe, threads=plan["threads"], fault=os.environ.get("SPAM_LLMS_EMBED_FAULT", "")))
-    chunk_rows, model_s, meta = Counter(), 0.0, {}
-    for c, s, e in jobs: chunk_rows[c] += e - s
-    buf, bar = _ChunkBuffer(parts, chunk_rows, {c: min(s for cc, s, _ in jobs if cc == c) for c in chunk_rows}, desc), tqdm(total=sum(chunk_rows.values()), desc=desc, unit="rows", disable=not progress, smoothing=0.05)
-    with bar:
+    rows = [Counter() for _ in plans]
+    for t, c, s, e in jobs: rows[t][c] += e - s
+    bufs = [_ChunkBuffer(p["parts"], rows[t], {c: min(s for tt, cc, s, _ in jobs if (tt, cc) == (t, c)) for c in rows[t]}, p["desc"]) for t, p in enumerate(plans)]
+    model_s, meta, split_of = np.zeros(len(plans)), {}, np.array([j[0] for j in jobs])
+    with tqdm(total=sum(e - s for _, _, s, e in jobs), desc="/".join(p["desc"] for p in plans), unit="rows", disable=not progress, smoothing=0.05) as bar:
         for b in ds.iter_batches(batch_size=None, batch_format="numpy"):
-            buf.add(np.array([jobs[j][0] for j in b["job"]]), b); model_s += float(b["model_s"].sum()); bar.update(len(b["pos"]))
-            meta = {"dim": b["vecs"].shape[1], "backend": str(b["backend"][0])}
-    buf.check()
-    return sum(chunk_rows.values()), model_s, time.perf_counter() - t0, {**meta, "engine": "ray", "actors": plan["actors"], "threads_per_actor": plan["threads"]}
+            t_of = split_of[b["job"]]
+            for t in np.unique(t_of):
+                m = t_of == t; bufs[t].add(np.array([jobs[j][1] for j in b["job"][m]]), {k: v[m] for k, v in b.items()}); model_s[t] += float(b["model_s"][m].sum())
+            bar.update(len(b["pos"])); meta = {"dim": b["vecs"].shape[1], "backend": str(b["backend"][0])}
+    for buf in bufs: buf.check()
+    wall, n = time.perf_counter() - t0, [sum(r.values()) for r in rows]  # one pool for all: its wall time shared out by rows
+    info = {**meta, "engine": "ray", "actors": plan["actors"], "threads_per_actor": plan["threads"], "pool_seconds": round(wall, 2)}
+    return [(n[t], float(model_s[t]), wall * n[t] / max(sum(n), 1), info) for t in range(len(plans))]
 
 # %% ../nbs/02_embed.ipynb #11ae1c3f
 def cache_entry(cache_dir, # the shared cache folder
@@ -690,16 +717,19 @@ def plan_blocks(text_encoder:str, image_encoder:str, joint_encoder:str, log=prin
     return encs
 
 # %% ../nbs/02_embed.ipynb #0f9ed73d
-def _embed_block(enc, ids, items, cache, split, chunk_rows, workers, progress, out_dir, log, ray=None) -> dict|None:
-    "Embed one block of one split via the cache and link its files into out_dir; None if a joint model cannot load."
-    entry = cache_entry(cache, enc, fingerprint(ids, items, enc.modality))
-    if enc.block.startswith("joint") and not (entry/f"{split}.npy").exists():
+def _embed_block(enc, inputs:dict, cache, chunk_rows, workers, progress, out_dir, log, ray=None) -> dict|None:
+    "Embed one block of every split ({split: (ids, items)}; one model load or actor pool) via the cache, link its files into out_dir; None if a joint model cannot load."
+    entries = {s: cache_entry(cache, enc, fingerprint(ids, items, enc.modality)) for s, (ids, items) in inputs.items()}
+    if enc.block.startswith("joint") and not all((e/f"{s}.npy").exists() for s, e in entries.items()):
         try: enc.load()
         except Exception as e:
             log(f"embed: joint encoder {enc.name!r} could not be loaded ({type(e).__name__}: {str(e)[:160]}); continuing without the joint blocks"); return None
-    rep = embed_split(enc, ids, items, entry, split, chunk_rows, workers, progress, ray)
-    files = {k: _link(entry/f"{split}{s}.npy", out_dir/f"{enc.block}_{split}{s}.npy") for k, s in (("vecs", ""), ("ids", "_ids"), ("has_image", "_has_image"))}
-    return {**rep, "entry": str(entry), "files": files}
+    reps = embed_splits(enc, [dict(ids=ids, items=items, entry=entries[s], split=s) for s, (ids, items) in inputs.items()], chunk_rows, workers, progress, ray)
+    out = {}
+    for (s, entry), rep in zip(entries.items(), reps):
+        files = {k: _link(entry/f"{s}{x}.npy", out_dir/f"{enc.block}_{s}{x}.npy") for k, x in (("vecs", ""), ("ids", "_ids"), ("has_image", "_has_image"))}
+        out[s] = {**rep, "entry": str(entry), "files": files}
+    return out
 
 # %% ../nbs/02_embed.ipynb #cf4866d3
 def _manifest(blocks:dict, has_image:dict, ids:dict, report:dict, extra:dict) -> dict:
@@ -768,14 +798,14 @@ def run_embed(run_dir, # the run folder (reads preprocessed/, writes embeddings/
     encs = plan_blocks(text_encoder, image_encoder, joint_encoder, log, device=device, image_size=image_size, max_tokens=max_tokens,
                        precision=precision, onnx_dir=cache/"onnx", batch_size=batch_size)
     workers, blocks, ids_files, has_files = workers or min(4, os.cpu_count() or 1), {}, {}, {}
-    for split in ("train", "test"):
-        ids, texts, imgs = _split_inputs(run_dir, split, data, cache, any(e.modality == "image" for e in encs.values()), progress)
-        pick = lambda e: texts if e.modality == "text" else imgs
-        for b, e in list(encs.items()):
-            if b not in encs: continue  # a joint half dropped with its twin
-            r = _embed_block(e, ids, pick(e), cache, split, chunk_rows, workers, progress, out, log, engine)
-            if r is None: encs, blocks = ({k: v for k, v in d.items() if not k.startswith("joint")} for d in (encs, blocks))
-            else: blocks.setdefault(b, {})[split] = r
+    inputs = {s: _split_inputs(run_dir, s, data, cache, any(e.modality == "image" for e in encs.values()), progress) for s in ("train", "test")}
+    for b, e in list(encs.items()):  # block by block, both splits at once: one model load (one Ray actor pool) per block
+        if b not in encs: continue  # a joint half dropped with its twin
+        r = _embed_block(e, {s: (ids, texts if e.modality == "text" else imgs) for s, (ids, texts, imgs) in inputs.items()},
+                         cache, chunk_rows, workers, progress, out, log, engine)
+        if r is None: encs, blocks = ({k: v for k, v in d.items() if not k.startswith("joint")} for d in (encs, blocks))
+        else: blocks[b] = r
+    for split, (ids, _, imgs) in inputs.items():
         _save_npy(ids, out/f"ids_{split}.npy"); ids_files[split] = str(out/f"ids_{split}.npy")
         has_files[split] = _has_image_file(blocks, split, imgs, range(len(ids)), out)
     report = {b: {s: {k: v for k, v in r.items() if k != "files"} for s, r in reps.items()} for b, reps in blocks.items()}

@@ -54,14 +54,13 @@ def load_inputs(run_dir, # run folder
                 device:str="cpu", # embedding device when embeddings must be built
                 with_blocks:bool=True, # also load the embedding blocks
                ) -> dict:
-    "Preprocessed train/test frames and, optionally, embedding blocks aligned to them."
-    from spam_llms.preprocess import ensure_preprocessed
-    pre = Path(ensure_preprocessed(run_dir, data_dir, n_train=n_train, n_test=n_test, seed=seed))
-    out = {"train": pd.read_parquet(pre/"train.parquet"), "test": pd.read_parquet(pre/"test.parquet")}
+    "Preprocessed train/test frames and, optionally, embedding blocks aligned to them (missing inputs built by `pipeline.ensure_upstream`)."
+    from spam_llms.pipeline import ensure_upstream
+    up = ensure_upstream(run_dir, needs=["preprocessed"] + (["embeddings"] if with_blocks else []), data_dir=data_dir, n_train=n_train, n_test=n_test, seed=seed, device=device)
+    out = {s: pd.read_parquet(Path(up["preprocessed"])/f"{s}.parquet") for s in ("train", "test")}
     if not with_blocks: return out
-    from spam_llms.embed import ensure_embeddings, load_blocks
-    man = ensure_embeddings(run_dir, data_dir, n_train=n_train, n_test=n_test, seed=seed, device=device)
-    for s in ["train", "test"]: out[f"blocks_{s}"], out[f"has_image_{s}"] = align_blocks(out[s].sample_id, *load_blocks(man, s))
+    from spam_llms.embed import load_blocks
+    for s in ["train", "test"]: out[f"blocks_{s}"], out[f"has_image_{s}"] = align_blocks(out[s].sample_id, *load_blocks(up["embeddings"], s))
     return drop_imageless_blocks(out)
 
 # %% ../nbs/04_lgbm_baseline.ipynb #a1466fb8
@@ -144,12 +143,20 @@ def save_model_outputs(out_dir, oof:pd.DataFrame, test:pd.DataFrame, metrics:dic
 # %% ../nbs/04_lgbm_baseline.ipynb #ba2a8d38
 def with_catalog(inp:dict, # from `load_inputs`
                  run_dir, data_dir:str="", # the run and its challenge data
+                 item_name:bool=False, # also `item_name`, parsed from the raw text
                 ) -> dict:
-    "Add the raw `catalog_content` of the challenge CSVs to the train and test frames (by sample_id)."
-    if "catalog_content" in inp["train"]: return inp
-    from spam_llms.data import load_challenge
-    raw = pd.concat(load_challenge(data_folder(run_dir, data_dir))).set_index("sample_id").catalog_content
-    for s in ["train", "test"]: inp[s] = inp[s].assign(catalog_content=raw.reindex(inp[s].sample_id).to_numpy())
+    "Add the raw `catalog_content` of the challenge CSVs (and its parsed `item_name`) to the train and test frames, by sample_id."
+    if not all("catalog_content" in inp[s] for s in ("train", "test")):
+        from spam_llms.data import load_challenge
+        folder = data_folder(run_dir, data_dir); raw = pd.concat(load_challenge(folder)).set_index("sample_id").catalog_content
+        for s in ["train", "test"]:
+            txt = raw.reindex(inp[s].sample_id).to_numpy()
+            if pd.isna(txt).any(): raise ValueError(f"{s} sample_id {inp[s].sample_id.to_numpy()[pd.isna(txt)][0]} has no catalog_content in {folder}; "
+                                                    "the preprocessed frames and the data folder disagree: rerun preprocessing (01)")
+            inp[s] = inp[s].assign(catalog_content=txt)
+    if item_name and not all("item_name" in inp[s] for s in ("train", "test")):
+        from spam_llms.preprocess import parse_catalog
+        for s in ["train", "test"]: inp[s] = inp[s].assign(item_name=[parse_catalog(t)["item_name"] for t in inp[s].catalog_content])
     return inp
 
 def run_tfidf(run_dir, # run folder

@@ -213,15 +213,18 @@ STAGE_NEEDS = {"02_embed": ["preprocessed"], "03_towers_cv": ["preprocessed", "e
                "05_knn_refine": ["preprocessed", "embeddings", "models"], "06_submission": ["preprocessed", "models"], "07_search": ["preprocessed", "embeddings"]}
 
 def ensure_upstream(run_dir, # the run folder
-                    stage:str, # the stage about to run, e.g. "04b_sparse_mlp"
+                    stage:str="", # the stage about to run, e.g. "04b_sparse_mlp" (what it reads: STAGE_NEEDS)
                     data_dir:str="", # challenge data; "" = the twin in {run_dir}/data
                     n_train:int=400, n_test:int=200, seed:int=42, # twin size and seed when inputs must be built
                     device:str="cpu", # embedding device when embeddings must be built
+                    needs:list|None=None, # instead of a stage: the inputs wanted, from preprocessed / embeddings / models
                    ) -> dict:
-    "Build, at smoke size through the library, whatever `stage` reads that the run lacks; returns {input: path}."
-    if stage not in STAGE_NEEDS and not re.match(r"^0[01]_", stage): raise ValueError(f"ensure_upstream: unknown stage {stage!r}; known: {sorted(STAGE_NEEDS)}")
+    "Build, at smoke size through the library, whatever `stage` (or `needs`) reads that the run lacks; returns {input: path}."
+    if needs is None and stage not in STAGE_NEEDS and not re.match(r"^0[01]_", stage): raise ValueError(f"ensure_upstream: unknown stage {stage!r}; known: {sorted(STAGE_NEEDS)}")
+    bad = sorted(set(needs or []) - {"preprocessed", "embeddings", "models"})
+    if bad: raise ValueError(f"ensure_upstream: unknown input(s) {bad}; choose from preprocessed, embeddings, models")
     rp, out = RunPaths(run_dir), {}
-    for need in STAGE_NEEDS.get(stage, []):
+    for need in (STAGE_NEEDS.get(stage, []) if needs is None else needs):
         if need == "preprocessed":
             from spam_llms.preprocess import ensure_preprocessed
             out[need] = ensure_preprocessed(run_dir, data_dir, n_train, n_test, seed)

@@ -14,28 +14,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import OneHotEncoder
 from tqdm.auto import tqdm
 from .core import smape_log, seed_everything, resolve_device, atomic_path, stable_hash, RunPaths
-from .gbm import load_inputs, data_folder, save_model_outputs, feature_columns
+from .gbm import load_inputs, with_catalog, save_model_outputs, feature_columns
 
 # %% auto #0
-__all__ = ['attach_raw_text', 'text_tfidf', 'numeric_block', 'onehot_block', 'sparse_inputs', 'local_columns', 'spmm',
-           'lazy_adam_step', 'SparseMLP', 'batch_schedule', 'fit_sparse_mlp', 'predict_sparse_mlp', 'unit_seed',
-           'cv_sparse_mlp', 'run_sparse_mlp']
-
-# %% ../nbs/04b_sparse_mlp.ipynb #7ff99ee6
-def attach_raw_text(train_df:pd.DataFrame, test_df:pd.DataFrame, # preprocessed frames
-                    folder, # the challenge data folder (train.csv, test.csv)
-                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    "Add `catalog_content` (raw CSV text) and `item_name` (parsed from it) to both frames, by sample_id."
-    from spam_llms.data import load_challenge
-    from spam_llms.preprocess import parse_catalog
-    raw = pd.concat(load_challenge(folder)).set_index("sample_id").catalog_content
-    out = []
-    for d in (train_df, test_df):
-        txt = raw.reindex(d.sample_id).to_numpy()
-        if pd.isna(txt).any(): raise ValueError(f"sample_id {d.sample_id.to_numpy()[pd.isna(txt)][0]} has no catalog_content in {folder}; "
-                                                "the preprocessed frames and the data folder disagree: rerun preprocessing (01)")
-        out.append(d.assign(catalog_content=txt, item_name=[parse_catalog(t)["item_name"] for t in txt]))
-    return out[0], out[1]
+__all__ = ['text_tfidf', 'numeric_block', 'onehot_block', 'sparse_inputs', 'local_columns', 'spmm', 'lazy_adam_step', 'SparseMLP',
+           'batch_schedule', 'fit_sparse_mlp', 'predict_sparse_mlp', 'unit_seed', 'cv_sparse_mlp', 'run_sparse_mlp']
 
 # %% ../nbs/04b_sparse_mlp.ipynb #88e28c5a
 def text_tfidf(train_text, test_text, # documents
@@ -81,7 +64,7 @@ def sparse_inputs(train_df:pd.DataFrame, test_df:pd.DataFrame, # frames (with it
                  ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     "The network's sparse input matrices for train and test."
     for c in [text_col] + (["item_name"] if use_name else []):
-        if c not in train_df or c not in test_df: raise ValueError(f"sparse_inputs: column {c!r} is missing; text_col must be catalog_content or text, and item_name comes from attach_raw_text")
+        if c not in train_df or c not in test_df: raise ValueError(f"sparse_inputs: column {c!r} is missing; text_col must be catalog_content or text, and item_name comes from gbm.with_catalog(..., item_name=True)")
     blocks = [text_tfidf(train_df[text_col], test_df[text_col], max_features, min_df, char_ngrams)]
     if use_name: blocks.append(text_tfidf(train_df.item_name, test_df.item_name, max_features, 1))
     num, cat = feature_columns(train_df)
@@ -233,7 +216,7 @@ def run_sparse_mlp(run_dir, # run folder
     "Sparse MLP stage: writes `{run_dir}/{out_name}/` and returns its metrics."
     t0, c0 = time.time(), time.process_time(); seed_everything(seed); torch.set_num_threads(n_threads); dev = resolve_device(device)
     inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, with_blocks=False)
-    tr, te = attach_raw_text(inp["train"], inp["test"], data_folder(run_dir, data_dir))
+    inp = with_catalog(inp, run_dir, data_dir, item_name=True); tr, te = inp["train"], inp["test"]
     feat = dict(text_col=text_col, max_features=max_features, min_df=min_df, char_ngrams=char_ngrams, use_name=use_name, use_num=use_num, use_cat=use_cat)
     fit = dict(epochs=epochs, batch_size=batch_size, growth=growth, lr=lr, hidden=tuple(int(h) for h in str(hidden).split(",")), loss=loss, huber_delta=huber_delta)
     Xtr, Xte = sparse_inputs(tr, te, **feat); t_feat = time.time() - t0

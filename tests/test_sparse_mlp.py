@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from spam_llms import sparse_mlp as smlp
+from spam_llms.gbm import with_catalog
 from spam_llms.core import smape_log, load_json, load_preds, RunPaths
 from spam_llms.data import read_challenge_csv
 from spam_llms.preprocess import parse_catalog
@@ -111,4 +112,4 @@ def test_bad_input(tmp_path, real_run, real_dir):
     with pytest.raises(ValueError, match="training row 5"): smlp.fit_sparse_mlp(X, y)
     with pytest.raises(ValueError, match="rows but"): smlp.fit_sparse_mlp(X[:10], y)
     with pytest.raises(ValueError, match="rerun preprocessing"):
-        smlp.attach_raw_text(tr.assign(sample_id=tr.sample_id + 10**7), te, real_run)
+        with_catalog({"train": tr.drop(columns="catalog_content").assign(sample_id=tr.sample_id + 10**7), "test": te}, "", str(real_run))
