@@ -11,8 +11,8 @@ from .core import RunPaths, save_json, load_json, stable_hash
 
 # %% auto #0
 __all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'QUIET_KERNEL', 'STAGE_NEEDS', 'list_stages', 'notebook_parameters', 'stage_parameters',
-           'load_profile', 'parse_sets', 'PeakMemory', 'StageFailed', 'run_stage', 'prepare_data', 'run_chain',
-           'final_lines', 'ensure_upstream', 'main']
+           'load_profile', 'parse_sets', 'load_tuned', 'PeakMemory', 'StageFailed', 'run_stage', 'prepare_data',
+           'run_chain', 'final_lines', 'ensure_upstream', 'main']
 
 # %% ../nbs/08_pipeline.ipynb #7dce0c20
 STAGE_RE = re.compile(r"^(\d\d)([a-z]?)_([a-z][a-z0-9_]*)\.ipynb$")
@@ -89,6 +89,21 @@ def parse_sets(items:list[str]) -> dict:
         m = re.match(r"^([\w]+)\.(\w+)=(.*)$", it)
         if not m: raise ValueError(f"--set {it!r}: expected STAGE.KEY=VALUE, e.g. 03_towers_cv.epochs=20")
         out.setdefault(m[1], {})[m[2]] = m[3]
+    return out
+
+def load_tuned(configs_dir, # the configs folder (overlays in configs_dir/tuned/)
+               models:list[str]|None, # tuned models to apply, e.g. ["lgbm"]: configs/tuned/<model>.yaml, written by 07_search
+              ) -> dict:
+    "The overlays' values by stage: {stage: {key: value}}; the stage is the one named in each file's header."
+    out = {}
+    for m in models or []:
+        f = Path(configs_dir)/"tuned"/f"{m}.yaml"
+        if not f.exists(): raise ValueError(f"--tuned {m}: no {f}; a search writes it (07_search.write_overlay=true); tuned so far: {sorted(p.stem for p in f.parent.glob('*.yaml'))}")
+        st = re.search(r"^# stage (\w+):", f.read_text(), re.M)
+        if not st: raise ValueError(f"{f}: no '# stage NAME:' header line naming the stage its values belong to; rewrite it with 07_search")
+        clash = sorted(set(out.get(st[1], {})) & set(yaml.safe_load(f.read_text()) or {}))
+        if clash: raise ValueError(f"--tuned: {m} and an earlier overlay both set {st[1]}.{clash}; apply one of them")
+        out.setdefault(st[1], {}).update(yaml.safe_load(f.read_text()) or {})
     return out
 
 # %% ../nbs/08_pipeline.ipynb #3facbbe2
@@ -168,6 +183,7 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
               stages:list[str]|None=None, # subset of stages to run
               sets:dict|None=None, # --set overrides by stage
               outputs:str|None=None, # outputs folder (default <root>/outputs)
+              tuned:list[str]|None=None, # models whose configs/tuned/<model>.yaml values go over the profile (--set still wins)
               log=print,
              ) -> dict:
     "Run the stage chain; returns timings and the final metrics (when 06 ran)."
@@ -179,18 +195,20 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
     if skip: log(f"[profile {profile}] leaves out {skip} (configs/{profile}/common.yaml skip_stages; name a stage in --stages to run it)")
     bad = sorted(set(todo) - set(all_stages)) + sorted(set(skip) - set(all_stages)) + sorted(set(sets) - set(all_stages) - {"twin"})
     if bad: raise ValueError(f"unknown stage(s) {bad}; stages are {all_stages} (07_* only when named; and 'twin' for the twin's size)")
+    over = load_tuned(cfg, tuned); values = lambda s: load_profile(cfg, profile, s) | over.get(s, {})
+    for s, v in over.items(): log(f"[tuned] {s}: {sorted(v)} from configs/tuned/")
     twin = load_profile(cfg, profile, "twin"); twin.update({k: int(v) for k, v in sets.get("twin", {}).items()})
     com = {"run_dir": str(run_dir), "data_dir": "", "seed": seed, "device": device}
-    for s in sorted(set(todo) | (set(sets) - {"twin"})):  # every misspelt value fails before any work starts
-        stage_parameters(root/"nbs"/f"{s}.ipynb", com, load_profile(cfg, profile, s), sets.get(s, {}))
+    for s in sorted(set(todo) | (set(sets) - {"twin"}) | set(over)):  # every misspelt value fails before any work starts
+        stage_parameters(root/"nbs"/f"{s}.ipynb", com, values(s), sets.get(s, {}))
     t0 = time.time(); data_dir = prepare_data(run_dir, data, twin, seed, log); com["data_dir"] = str(data_dir)
     timings, peaks = {"data": round(time.time() - t0, 1)}, {}
     for s in todo:
         t = time.time(); nb = root/"nbs"/f"{s}.ipynb"
-        status = run_stage(nb, run_dir, stage_parameters(nb, com, load_profile(cfg, profile, s), sets.get(s, {})), force, log)
+        status = run_stage(nb, run_dir, stage_parameters(nb, com, values(s), sets.get(s, {})), force, log)
         timings[s] = round(time.time() - t, 1)
         if status == "ran": peaks[s] = load_json(run_dir/".stages"/f"{s}.json")["peak_mb"]
-    save_json({"profile": profile, "seed": seed, "device": device, "data_dir": str(data_dir), "seconds": timings, "peak_mb": peaks},
+    save_json({"profile": profile, "tuned": tuned or [], "seed": seed, "device": device, "data_dir": str(data_dir), "seconds": timings, "peak_mb": peaks},
               run_dir/"chain.json")
     return {"run_dir": run_dir, "timings": timings, "peak_mb": peaks}
 
@@ -252,12 +270,13 @@ def main(argv:list[str]|None=None):
     ap.add_argument("--stages", default=None, help="comma-separated subset, e.g. 00_eda,01_preprocess")
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="STAGE.KEY=VALUE",
                     help="override a stage parameter (twin.n_train=N / twin.n_test=N size the synthetic twin)")
+    ap.add_argument("--tuned", default="", metavar="MODEL[,MODEL]", help="apply configs/tuned/<model>.yaml (written by 07_search) over the profile, e.g. lgbm")
     ap.add_argument("--force", action="store_true", help="rerun stages even when their outputs are complete")
     ap.add_argument("--outputs", default=None, help="outputs folder (default: ./outputs)")
     a = ap.parse_args(argv); root = Path(os.environ.get("SPAM_LLMS_ROOT", Path.cwd()))
     try:
         r = run_chain(root, a.run or a.profile, a.profile, a.data, a.device, a.seed, a.force,
-                      a.stages.split(",") if a.stages else None, parse_sets(a.sets), a.outputs)
+                      a.stages.split(",") if a.stages else None, parse_sets(a.sets), a.outputs, a.tuned.split(",") if a.tuned else None)
     except (StageFailed, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr); sys.exit(1)
     print(f"stage seconds: {r['timings']}")

@@ -1,6 +1,6 @@
 "The chain runner: stage discovery, parameter cells papermill can read, profiles that match the notebooks."
 from pathlib import Path
-import json, nbformat, pytest, yaml
+import json, nbformat, pytest, shutil, yaml
 from papermill.translators import PythonTranslator
 from spam_llms.pipeline import list_stages, notebook_parameters, load_profile, stage_parameters, main
 
@@ -54,3 +54,16 @@ def test_set_bool_refuses_a_non_boolean(capsys, tmp_path, monkeypatch):
 def test_real_profile_skips_only_known_stages():
     skip = load_profile(ROOT/"configs", "real", "common").get("skip_stages", [])
     assert skip == ["03b_finetune"] and set(skip) <= set(ALL_STAGES)
+
+def test_tuned_overlays_are_valid_and_reach_their_stage(capsys, tmp_path, monkeypatch):
+    from spam_llms.pipeline import load_tuned
+    for f in (ROOT/"configs"/"tuned").glob("*.yaml"):  # every committed overlay names only declared parameters of its stage
+        for stage, v in load_tuned(ROOT/"configs", [f.stem]).items(): stage_parameters(ROOT/"nbs"/f"{stage}.ipynb", {}, v, {})
+    root = tmp_path/"repo"; root.mkdir(); (root/"nbs").symlink_to(ROOT/"nbs"); shutil.copytree(ROOT/"configs", root/"configs")
+    (root/"configs"/"tuned"/"typo.yaml").write_text("# stage 04_lgbm_baseline: a hand-edited overlay\nlerning_rate: 0.1\n")
+    monkeypatch.setenv("SPAM_LLMS_ROOT", str(root))
+    with pytest.raises(SystemExit) as e: main(["--profile", "smoke", "--outputs", str(tmp_path/"out"), "--tuned", "typo", "--stages", "00_eda"])
+    assert e.value.code == 1 and not (tmp_path/"out"/"smoke"/"data").exists()  # refused before any work, though 04 is not run
+    assert "['lerning_rate'] are not declared" in capsys.readouterr().err
+    with pytest.raises(SystemExit): main(["--profile", "smoke", "--outputs", str(tmp_path/"out"), "--tuned", "nope", "--stages", "00_eda"])
+    assert "--tuned nope: no" in capsys.readouterr().err
