@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_search.ipynb #dec7fae9
 from __future__ import annotations
-import contextlib, importlib, inspect, multiprocessing as mp, shutil, time, warnings
+import contextlib, importlib, inspect, multiprocessing as mp, os, shutil, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -279,6 +279,8 @@ def optimize_worker(job:dict, # url, model, space, base, common, seed, n_trials,
                    ) -> int:
     "One worker: open the study, run its trials; returns how many it ran (also the body of a worker process)."
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if job["n_workers"] > 1:  # a spawned worker writes straight to the terminal: no per-fold bars, no warning repeated every trial
+        os.environ["TQDM_DISABLE"] = "1"; warnings.filterwarnings("ignore", category=UserWarning)
     probe = open_study(job["url"], job["model"])
     seed = job["seed"] + job["worker"] + 1000 * len(probe.trials)
     study = open_study(job["url"], job["model"], make_sampler(seed, job["n_startup_trials"], job["n_workers"] > 1), make_pruner(job["pruner"]))
@@ -299,7 +301,8 @@ def run_workers(job:dict, # as for `optimize_worker`, with the total n_trials
     if n_workers <= 1: optimize_worker(job | {"worker": 0, "n_workers": 1}); return
     shares = [job["n_trials"] // n_workers + (i < job["n_trials"] % n_workers) for i in range(n_workers)]
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=optimize_worker, args=(job | {"worker": i, "n_workers": n_workers, "n_trials": n, "progress": False},))
+    target = resolve("spam_llms.search:optimize_worker")  # the package's function: spawn cannot pickle one defined in a notebook's __main__
+    procs = [ctx.Process(target=target, args=(job | {"worker": i, "n_workers": n_workers, "n_trials": n, "progress": False},))
              for i, n in enumerate(shares) if n]
     for p in procs: p.start()
     study, bar = open_study(job["url"], job["model"]), tqdm(total=job["n_trials"], desc=f"search {job['model']} ({n_workers} workers)", disable=not job["progress"])

@@ -143,3 +143,12 @@ def test_two_workers_share_one_sqlite_storage(run, tmp_path):
 def test_default_storage_is_sqlite_in_the_run(tmp_path):
     assert storage_url(tmp_path, "lgbm") == f"sqlite:///{tmp_path.absolute()}/search/lgbm.db"
     assert storage_url(tmp_path, "lgbm", "postgresql://h/db") == "postgresql://h/db"
+
+def test_two_workers_from_the_stage_notebook(tmp_path, monkeypatch):
+    "The stage as the runner runs it (papermill: its functions live in the notebook's __main__) with two worker processes."
+    from spam_llms.pipeline import main
+    monkeypatch.setenv("SPAM_LLMS_ROOT", str(ROOT))
+    main(["--profile", "smoke", "--outputs", str(tmp_path), "--stages", "07_search", "--set", "twin.n_train=200", "--set", "twin.n_test=50",
+          "--set", "07_search.model=tfidf", "--set", "07_search.n_trials=2", "--set", "07_search.n_workers=2"])
+    st = open_study(f"sqlite:///{tmp_path}/smoke/search/tfidf.db", "tfidf")
+    assert finished(st) == 2 and sorted(t.user_attrs["worker"] for t in st.trials) == [0, 1]
