@@ -387,22 +387,26 @@ def load_tower_inputs(run_dir, # the run folder
                       n_train:int=400, # twin size if upstream stages must be built
                       n_test:int=200,
                       seed:int=42, # seed of the upstream stages
+                      min_image_rows:int=20, # fewest training rows with an image for image-derived blocks to be used
                      ) -> tuple[TowerTable, TowerTable, list]:
-    "Train/test TowerTables from the run's preprocessed tables and embeddings (building them if absent), and the blocks missing."
+    "Train/test TowerTables from the run's preprocessed tables and embeddings (building them if absent), and the blocks left out."
     from spam_llms.pipeline import ensure_upstream  # imported here so this module loads alone
     from spam_llms.embed import load_blocks
     unknown = set(blocks) - set(EMBEDDING_BLOCKS) - {"tab"}
     if unknown: raise ValueError(f"unknown blocks {sorted(unknown)}; choose from {EMBEDDING_BLOCKS + ('tab',)}")
     up = ensure_upstream(run_dir, "03_towers_cv", data_dir, n_train, n_test, seed, device="cpu")
     pre, man = Path(up["preprocessed"]), up["embeddings"]
-    tables, missing = [], []
+    tables, missing, n_img = [], [], 0
     for split in ("train", "test"):
         ids, emb, has_image = load_blocks(man, split)
-        missing = [b for b in blocks if b != "tab" and b not in emb]
+        if split == "train": n_img = int(np.asarray(has_image).sum())
+        use = [b for b in blocks if b in emb and not ("image" in b and n_img < min_image_rows)]  # an image tower on empty vectors only adds noise
+        missing = [b for b in blocks if b != "tab" and b not in use]
         df = pd.read_parquet(pre/f"{split}.parquet")
         if "tab" not in blocks: df = df[[c for c in df.columns if not c.startswith(("num_", "cat_"))]]
-        tables.append(table_from_frames(df, ids, {b: emb[b] for b in blocks if b in emb},
-                                        has_image if "tab" in blocks else None, split))
+        tables.append(table_from_frames(df, ids, {b: emb[b] for b in use}, has_image if "tab" in blocks else None, split))
+    dropped = [b for b in blocks if "image" in b and b in emb and b not in use]
+    if dropped: print(f"only {n_img} training row(s) have an image: image blocks {dropped} are not used")
     if not tables[0].blocks and "tab" not in blocks: raise ValueError(f"none of the blocks {list(blocks)} exists in {man}")
     return tables[0], tables[1], missing
 

@@ -109,3 +109,15 @@ def test_run_towers_cv_on_the_twin(tmp_path):
     assert m["oracle_smape"] is not None and 0 < m["oracle_smape"] < m["oof_smape"]
     assert "text" in m["blocks"] and "image" in m["blocks"] and "tab" in m["blocks"]
     assert m["oof_smape"] < smape_log(pre.log_price, np.full(len(pre), np.median(pre.log_price)))
+
+
+def test_real_rows_without_images_leave_the_image_tower_out(tmp_path, real_dir, capsys):
+    "Offline, real rows have no image: the image block (all empty vectors) is not given a tower, and the run says so."
+    import shutil
+    from spam_llms.towers import run_towers_cv
+    d = tmp_path/"data"; d.mkdir()
+    shutil.copy(real_dir/"amazon2025_train_head132.csv", d/"train.csv"); shutil.copy(real_dir/"amazon2025_sample_test.csv", d/"test.csv")
+    m = run_towers_cv(tmp_path/"run", str(d), tower_dim=16, head_dims=(16,), epochs=2, batch_size=32, device="cpu", n_threads=1, progress=False)
+    assert m["blocks"] == ["text", "tab"] and "image" in m["blocks_missing"], (m["blocks"], m["blocks_missing"])
+    assert "image blocks ['image'] are not used" in capsys.readouterr().out
+    assert len(pd.read_parquet(tmp_path/"run"/"towers"/"oof.parquet")) == 132
