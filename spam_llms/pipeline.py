@@ -99,11 +99,11 @@ def load_tuned(configs_dir, # the configs folder (overlays in configs_dir/tuned/
     for m in models or []:
         f = Path(configs_dir)/"tuned"/f"{m}.yaml"
         if not f.exists(): raise ValueError(f"--tuned {m}: no {f}; a search writes it (07_search.write_overlay=true); tuned so far: {sorted(p.stem for p in f.parent.glob('*.yaml'))}")
-        st = re.search(r"^# stage (\w+):", f.read_text(), re.M)
+        text = f.read_text(); st = re.search(r"^# stage (\w+):", text, re.M); vals = yaml.safe_load(text) or {}
         if not st: raise ValueError(f"{f}: no '# stage NAME:' header line naming the stage its values belong to; rewrite it with 07_search")
-        clash = sorted(set(out.get(st[1], {})) & set(yaml.safe_load(f.read_text()) or {}))
+        clash = sorted(set(out.get(st[1], {})) & set(vals))
         if clash: raise ValueError(f"--tuned: {m} and an earlier overlay both set {st[1]}.{clash}; apply one of them")
-        out.setdefault(st[1], {}).update(yaml.safe_load(f.read_text()) or {})
+        out.setdefault(st[1], {}).update(vals)
     return out
 
 # %% ../nbs/08_pipeline.ipynb #3facbbe2
