@@ -15,9 +15,10 @@ from .core import atomic_path, save_parquet
 
 # %% auto #0
 __all__ = ['CATEGORIES', 'GROUP_BASE', 'TO_BASE', 'RAW_UNITS', 'NAME_UNITS', 'TIERS', 'TIER_EFFECT', 'TIER_WORDS', 'CAT_WEIGHTS',
-           'BRAND_SD', 'VISUAL_CUES', 'CUE_EFFECT', 'NOISE_SD', 'DESCRIPTORS', 'MODIFIERS', 'NEW_LINE', 'TARGETS',
-           'REAL_DEV_OOF', 'make_brands', 'draw_product', 'make_challenge_data', 'ensure_twin', 'oracle_smape',
-           'twin_report', 'ranking_agreement', 'run_scores']
+           'BRAND_SD', 'VISUAL_CUES', 'CUE_EFFECT', 'NOISE_SD', 'TYPE_SD', 'LINE_SD', 'SIZE_JITTER', 'DESCRIPTORS',
+           'MODIFIERS', 'NEW_LINE', 'LINE_BULLETS', 'LINE_DESC', 'VOCAB_SPREAD', 'DUP_SHARE', 'TARGETS', 'REAL_DEV_OOF',
+           'make_brands', 'draw_product', 'make_challenge_data', 'ensure_twin', 'oracle_smape', 'twin_report',
+           'ranking_agreement', 'run_scores']
 
 # %% ../nbs/00c_synth.ipynb #6290f56e
 CATEGORIES = {  # name: (group, products, sizes in the natural unit, packs, base log-price at ref qty, ref base qty, shape)
@@ -75,7 +76,10 @@ def make_brands(n:int, # number of brands
 # %% ../nbs/00c_synth.ipynb #2245fedb
 VISUAL_CUES = ["plain", "glossy", "gold"]
 CUE_EFFECT = np.array([-0.08, 0.0, 0.30])
-NOISE_SD = 0.34  # log-space label noise; sets the oracle's SMAPE floor
+NOISE_SD = 0.31  # log-space label noise; sets the oracle's SMAPE floor
+TYPE_SD = (0.15, 0.05, 0.60)  # s.d. of a product type's log-price offset: product word, descriptor word, their interaction
+LINE_SD = 0.35  # a product line's own price level: only its repeat listings (neighbours) reveal it
+SIZE_JITTER = 0.30  # a line's odd sizes (11.3 oz, 37 count) around the category's usual ones, log s.d.
 _FLAVORS = ["", "", "Original", "Sea Salt", "Vanilla", "Spicy", "Honey", "Lemon", "Mild", "Hickory", "Mint", "Berry"]
 DESCRIPTORS = ["", "", "", "", "Wild", "Imported", "Stone Ground", "Smoked", "Raw", "Roasted", "Italian", "Japanese", "Mexican", "Low Sodium",
                "Sugar Free", "Keto", "Whole Grain", "Fair Trade", "Sprouted", "Aged", "Cold Pressed", "Unsweetened", "Decaf", "Crunchy",
@@ -88,7 +92,8 @@ NEW_LINE = 0.45  # chance that a brand's next listing starts a new product line 
 def _product_types(rng:np.random.Generator) -> np.ndarray:
     "Log-price offset of every (category, product, descriptor) type: product and descriptor main effects plus their interaction."
     shape = (len(CATEGORIES), max(len(v[1]) for v in CATEGORIES.values()), len(DESCRIPTORS))
-    t = rng.normal(0, 0.36, shape[:2])[:, :, None] + rng.normal(0, 0.20, shape[2])[None, None, :] + rng.normal(0, 0.30, shape)
+    a, b, c = TYPE_SD  # mostly the interaction: a type's words alone say little about its price, as in real catalogues
+    t = rng.normal(0, a, shape[:2])[:, :, None] + rng.normal(0, b, shape[2])[None, None, :] + rng.normal(0, c, shape)
     return t - t.mean()  # centred, so the price level does not drift with the seed
 
 # %% ../nbs/00c_synth.ipynb #6f0c1a12
@@ -107,7 +112,7 @@ def _draw_lines(brand_idx:np.ndarray, # brand of each listing
     q = 1 / (1 + np.exp((te + brands.effect.to_numpy()[brand_of]) / 0.6))
     size_q, pack_q = np.clip(0.1 * q + 0.9 * rng.random(k), 0, 1), np.clip(0.1 * q + 0.9 * rng.random(k), 0, 1)
     lines = pd.DataFrame({"brand_idx": brand_of, "cat_idx": cat, "product_idx": prod, "desc_idx": desc, "type_effect": te,
-                          "flavor_idx": rng.integers(len(_FLAVORS), size=k), "line_effect": rng.normal(0, 0.35, k), "size_q": size_q, "pack_q": pack_q,
+                          "flavor_idx": rng.integers(len(_FLAVORS), size=k), "line_effect": rng.normal(0, LINE_SD, k), "size_q": size_q, "pack_q": pack_q,
                           "line_cue": rng.choice(3, k, p=[0.45, 0.40, 0.15]), "text_seed": rng.integers(2**31, size=k)})
     return lines, line
 
@@ -122,7 +127,10 @@ def _draw_products(n:int, rng:np.random.Generator, brands:pd.DataFrame) -> pd.Da
         grp, _, sz, pk = CATEGORIES[r.category][:4]; j = min(max(round(r.size_q * (len(sz) - 1)) + (int(rng.integers(-1, 2)) if rng.random() < 0.4 else 0), 0), len(sz) - 1)
         unit = {"mass": "oz", "volume": "fl oz", "count": "count"}[grp]
         if grp == "mass" and rng.random() < 0.06: unit = "lb" if rng.random() < 0.6 else "g"
-        size = float(sz[j]); sizes.append({"lb": max(1.0, round(size / 16 * 2) / 2), "g": round(size * 28.35 / 5) * 5}.get(unit, size))
+        size, jr = float(sz[j]), np.random.default_rng([int(r.text_seed), j])  # a line's odd size is its own: the same at every listing
+        if jr.random() < 0.6:
+            v = size * math.exp(jr.normal(0, SIZE_JITTER)); size = float(max(1, round(v))) if grp == "count" else float(f"{v:.{int(jr.integers(0, 3))}f}") or size
+        sizes.append({"lb": max(1.0, round(size / 16 * 2) / 2), "g": round(size * 28.35 / 5) * 5}.get(unit, size))
         jp = min(max(round(r.pack_q * (len(pk) - 1)) + (int(rng.integers(-2, 3)) if rng.random() < 0.5 else 0), 0), len(pk) - 1)
         units.append(unit); packs.append(int(pk[jp]))
     df["unit_size"], df["size_unit"], df["pack_count"] = sizes, units, packs
@@ -166,6 +174,48 @@ _EMOJI = ["😋", "🔥", "✅", "⭐", "🎁", "🌿"]
 
 def _fmt(x:float) -> str: return f"{x:g}"
 
+# %% ../nbs/00c_synth.ipynb #42cea707
+LINE_BULLETS, LINE_DESC, VOCAB_SPREAD = 3, 0.6, 10  # a line's own bullets; share of its description in its own words; Zipf offset
+_ADJ = """crunchy crispy chewy creamy smooth rich bold mellow zesty tangy savory sweet salty smoky buttery nutty fruity floral earthy
+spicy fiery mild delicate robust hearty light fluffy dense moist flaky tender juicy velvety silky toasty golden caramelized
+roasted charred aged cured fermented pickled candied glazed frosted dipped coated stuffed layered marbled rustic artisanal
+handcrafted homemade traditional authentic regional seasonal fresh wholesome nourishing energizing refreshing soothing
+comforting indulgent decadent satisfying versatile convenient portable resealable compact sturdy recyclable compostable
+biodegradable plant-based dairy-free nut-free soy-free vegan paleo organic non-gmo sustainable ethical local imported
+heirloom wild small-batch slow-cooked kettle-cooked stone-milled sun-dried freeze-dried air-popped cold-brewed hand-picked
+vibrant colorful bright aromatic fragrant peppery herbal citrusy minty tropical hickory maple cinnamon vanilla cocoa
+espresso honeyed lemony garlicky oniony cheesy chocolatey malty toffee berry cherry apple peach mango coconut almond pecan
+walnut pistachio hazelnut sesame ginger turmeric chili jalapeno chipotle habanero wasabi teriyaki balsamic truffle rosemary
+thyme oregano basil dill saffron cardamom clove nutmeg anise lavender hibiscus jasmine chamomile matcha oolong rooibos""".split()
+_NOUN = """texture flavor aroma finish crunch bite snack treat meal recipe dish sauce dip spread topping glaze marinade dressing
+seasoning rub blend mix medley assortment sampler bundle kit collection selection tin pouch jar canister carton tub sachet
+packet stick bar square cube bite cluster crisp chip cracker wafer biscuit cookie brownie muffin scone bagel pretzel popcorn
+nut seed grain oat rice quinoa bean lentil pasta noodle flour sugar syrup honey jam jelly butter oil vinegar broth stock soup
+tea coffee cocoa latte cappuccino smoothie juice soda tonic water drink beverage brew infusion extract powder capsule gummy
+tablet softgel vitamin mineral protein fiber probiotic electrolyte antioxidant nutrient ingredient spice herb pepper salt
+cheese cream yogurt milk chocolate caramel toffee fudge candy lollipop marshmallow gum mint licorice jellybean truffle
+breakfast lunch dinner brunch dessert appetizer picnic party holiday gathering celebration office classroom gym hike trip
+pantry kitchen table lunchbox backpack cupboard fridge freezer oven stovetop grill skillet microwave blender
+family kids adults athletes chefs bakers hosts guests friends neighbors""".split()
+_LINE_BULLETS = ["{A} {n} with {a} {n} and a {a} {n}", "{N}: {a} {n}, {a} {n} and {n}", "Made from {a} {n} and {a} {n} for a {a} {n}",
+                 "{A} and {a}: the {a} {n} for your {n}", "Enjoy the {a} {n} of {a} {n} in every {n}", "{A} {n}, {a} {n}, no {n}"]
+
+def _line_text(lr:np.random.Generator, # the product line's own random source
+               k:int, # sentences to write
+              ) -> list:
+    "k sentences in a product line's own words: a palette of 6 adjectives and 6 nouns, common words drawn more often."
+    pal = {}
+    for f, pool in (("a", _ADJ), ("n", _NOUN)):
+        w = 1 / (np.arange(len(pool)) + VOCAB_SPREAD); pal[f] = [pool[i] for i in lr.choice(len(pool), 6, replace=False, p=w / w.sum())]
+    out = []
+    for _ in range(k):
+        t = _LINE_BULLETS[lr.integers(len(_LINE_BULLETS))]
+        while "{" in t:  # fill the slots left to right: {a}/{n} adjective/noun, capitalised when upper case
+            i = t.index("{"); f = t[i + 1]; v = pal[f.lower()][lr.integers(6)]
+            t = t[:i] + (v.capitalize() if f.isupper() else v) + t[i + 3:]
+        out.append(t)
+    return out
+
 # %% ../nbs/00c_synth.ipynb #7d6e4ca5
 def _item_name(r, brand:str, rng) -> str:
     "Item name (brand first, after the product, or absent; modifier words; size and pack in one of the real spellings)."
@@ -201,12 +251,13 @@ def _catalog(r, brand:str, rng) -> str:
     lines = [f"Item Name: {r.item_name}"]
     nb = 0 if rng.random() < 0.18 - 0.1 * z else int(np.clip(rng.poisson(5 + 2.5 * z) if rng.random() < 0.6 else 5, 1, 10))
     order, clause = lr.permutation(len(_BULLETS)), lr.integers(-len(_CLAUSES), len(_CLAUSES), len(_BULLETS))
-    bl = [_BULLETS[j].format(**ctx) + (_CLAUSES[clause[j]] if clause[j] >= 0 else "") for j in order[:nb]]
+    own = _line_text(lr, 10); m = min(nb, LINE_BULLETS)  # the line's own sentences first, then generic ones
+    bl = own[:m] + [_BULLETS[j].format(**ctx) + (_CLAUSES[clause[j]] if clause[j] >= 0 else "") for j in order[:nb - m]]
     if nb and rng.random() < 0.04: lines.append(f"Bullet Point: {bl[0]}")
     else: lines += [f"Bullet Point {k + 1}: {t}" for k, t in enumerate(bl)]
     if rng.random() < 0.72 + 0.15 * z:
         k = int(rng.integers(1, 7)) if rng.random() < 0.75 - 0.25 * z else int(rng.integers(8, 40))  # long-tailed, as real descriptions
-        d = " ".join(_DESC[j].format(**ctx) for j in lr.choice(len(_DESC), 40, replace=True)[:k])
+        d = " ".join(own[j % 10] + "." if lr.random() < LINE_DESC else _DESC[lr.integers(len(_DESC))].format(**ctx) for j in range(k))
         if rng.random() < 0.04: d = f"<p><b>{brand}</b> {d}</p><ul><li>{prod}</li></ul>"
         if rng.random() < 0.03: d += " " + _EMOJI[rng.integers(len(_EMOJI))]
         lines.append(f"Product Description: {d}")
@@ -259,6 +310,8 @@ def _write_images(jobs:list, size:int) -> int:
 _LINE_COLS = ["category", "qty_group", "product_idx", "desc_idx", "flavor_idx", "type_effect", "line_effect", "line_id", "text_seed",
               "unit_size", "size_unit", "brand_idx", "visual_cue", "modifiers"]
 
+DUP_SHARE = 0.02  # listings that copy an earlier listing's whole text and image (priced independently)
+
 def _add_duplicates(df:pd.DataFrame, n_train:int, rng) -> pd.DataFrame:
     "Mark text copies (`dup_of`) and image sharing (`image_id`) between listings."
     n = len(df); df["image_id"] = np.arange(n); df["dup_of"] = -1
@@ -269,7 +322,7 @@ def _add_duplicates(df:pd.DataFrame, n_train:int, rng) -> pd.DataFrame:
         for c in _LINE_COLS + ["image_id"]: cols[c][i] = cols[c][j]
         cols["pack_count"][i] = int(rng.choice(CATEGORIES[cols["category"][j]][3]))
     for c, v in cols.items(): df[c] = v
-    dup = np.flatnonzero(rng.random(n) < 0.02); dup = dup[dup > 0]
+    dup = np.flatnonzero(rng.random(n) < DUP_SHARE); dup = dup[dup > 0]
     df.loc[dup, "dup_of"] = [int(rng.integers(i)) for i in dup]
     if n_train >= 1000:  # the 21-copy greeting card
         card = int(np.flatnonzero(df.category.to_numpy()[:n_train] == "cards")[0])
@@ -398,8 +451,10 @@ def twin_report(data_dir, # a twin folder
     return rep.round(3)
 
 # %% ../nbs/00c_synth.ipynb #a1b2c3d4
-REAL_DEV_OOF = {"lgbm": 54.84, "lgbm_refined": 54.80, "lgbm_noknn": 56.11, "towers_refined": 57.67, "towers": 57.81, "tfidf": 58.89,
-                "blend": 53.60}  # OOF SMAPE of the chain on the real dev set, text only: its images are unreachable offline
+REAL_DEV_OOF = {"blend": 52.21, "lgbm_refined": 53.50, "lgbm": 53.55, "sparse_mlp_refined": 53.91, "sparse_mlp": 53.92, "lgbm_noknn_refined": 55.61,
+                "lgbm_noknn": 56.21, "towers": 56.85, "towers_refined": 56.87, "knn_tfidf_refined": 58.66, "knn_tfidf": 58.76, "tfidf_refined": 59.08,
+                "tfidf": 59.27, "peer_svd_lgbm_refined": 60.77, "peer_svd_lgbm": 61.40}  # the chain's OOF SMAPE on the real dev set, real profile,
+# text only (its images are unreachable offline): bench/REAL.md
 
 def ranking_agreement(scores_a:dict, # {model: OOF SMAPE}, e.g. the twin's
                       scores_b:dict, # {model: OOF SMAPE}, e.g. REAL_DEV_OOF
