@@ -4,7 +4,7 @@
 
 # %% ../nbs/00c_synth.ipynb #2274f05b
 from __future__ import annotations
-import json, math, os, time
+import json, math, os, re, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import numpy as np
@@ -207,14 +207,9 @@ def _line_text(lr:np.random.Generator, # the product line's own random source
     pal = {}
     for f, pool in (("a", _ADJ), ("n", _NOUN)):
         w = 1 / (np.arange(len(pool)) + VOCAB_SPREAD); pal[f] = [pool[i] for i in lr.choice(len(pool), 6, replace=False, p=w / w.sum())]
-    out = []
-    for _ in range(k):
-        t = _LINE_BULLETS[lr.integers(len(_LINE_BULLETS))]
-        while "{" in t:  # fill the slots left to right: {a}/{n} adjective/noun, capitalised when upper case
-            i = t.index("{"); f = t[i + 1]; v = pal[f.lower()][lr.integers(6)]
-            t = t[:i] + (v.capitalize() if f.isupper() else v) + t[i + 3:]
-        out.append(t)
-    return out
+    def word(m):  # one slot, filled left to right: {a}/{n} adjective/noun, capitalised when upper case
+        v = pal[m[1].lower()][lr.integers(6)]; return v.capitalize() if m[1].isupper() else v
+    return [re.sub(r"\{([aAnN])\}", word, _LINE_BULLETS[lr.integers(len(_LINE_BULLETS))]) for _ in range(k)]
 
 # %% ../nbs/00c_synth.ipynb #7d6e4ca5
 def _item_name(r, brand:str, rng) -> str:
