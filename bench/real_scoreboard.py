@@ -14,13 +14,13 @@ REAL.md: per model OOF and test SMAPE, the in-chain peers (TF-IDF + Ridge `tfidf
 model's OOF rank on the twin beside its rank on the first real folder, with Kendall's tau between the two rankings.
 A "## Notes" section already in REAL.md (written by hand) is kept when the file is regenerated. Runs on demand, never in CI.
 """
-import argparse, json, os, subprocess, sys, time
+import argparse, json, math, os, subprocess, sys, time
 from pathlib import Path
-from scipy.stats import kendalltau
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 from run_scale import machine  # noqa: E402
+from spam_llms.synth import ranking_agreement  # noqa: E402
 
 PEERS = {"tfidf": "TF-IDF word+char -> Ridge (log1p)", "peer_svd_lgbm": "TF-IDF -> SVD -> LightGBM"}
 
@@ -45,11 +45,6 @@ def collect(run_dir:Path) -> dict:
 def ranking(scores:dict, names:list) -> dict:
     "Rank (1 = best, lowest SMAPE) of each named model."
     order = sorted(names, key=lambda n: scores[n]); return {n: order.index(n) + 1 for n in names}
-
-def agreement(a:dict, b:dict) -> tuple[float, list]:
-    "Kendall's tau between two {model: SMAPE} dicts over the models both have, and those models."
-    common = sorted(set(a) & set(b)); tau = kendalltau([a[n] for n in common], [b[n] for n in common]).statistic
-    return float(tau), common
 
 def fmt(x, bold=False) -> str:
     if x is None: return "n/a"
@@ -93,15 +88,14 @@ def write_real(runs:dict, twin:dict|None, cmdline:str, path:Path):
     if twin:
         first = next(iter(runs)); r = runs[first]
         real_all = r["oof"] | {"blend": r["sub"]["blend_oof_smape"]}; twin_all = twin["oof"] | {"blend": twin["sub"]["blend_oof_smape"]}
-        tau, common = agreement(twin_all, real_all); rt, rr = ranking(twin_all, common), ranking(real_all, common)
+        ra = ranking_agreement(twin_all, real_all); tau, common = ra["tau"], ra["models"]; rt, rr = ranking(twin_all, common), ranking(real_all, common)
         L += [f"## Twin vs real: do they rank the models alike? ({first})", "",
               f"The twin: {twin['n_train']:,} + {twin['n_test']:,} synthetic rows, same profile, image block off (the real runs are text-only).", "",
               "| model | twin OOF | twin rank | real OOF | real rank |", "|---|---:|---:|---:|---:|"]
         for n in sorted(common, key=rr.get): L.append(f"| {n} | {twin_all[n]:.2f} | {rt[n]} | {real_all[n]:.2f} | {rr[n]} |")
-        gap = lambda d: d["tfidf"] - d["towers"] if {"tfidf", "towers"} <= set(d) else None
-        g_t, g_r = gap(twin_all), gap(real_all)
+        g_t, g_r = ra["gap_a"], ra["gap_b"]  # TF-IDF peer minus towers, NaN where either is missing
         L += ["", f"Kendall's tau (twin vs real OOF ranking, {len(common)} models incl. the blend): **{tau:.2f}**" +
-              (f"; TF-IDF peer minus towers: twin {g_t:+.2f}, real {g_r:+.2f}." if g_t is not None and g_r is not None else "."), ""]
+              (f"; TF-IDF peer minus towers: twin {g_t:+.2f}, real {g_r:+.2f}." if not math.isnan(g_t + g_r) else "."), ""]
     if notes is not None: L.append("## Notes" + notes.rstrip("\n"))
     path.write_text("\n".join(L) + "\n"); print(f"wrote {path}", flush=True)
 
