@@ -569,6 +569,7 @@ def ray_start(address:str="", # '' starts a local Ray; 'auto' or 'ray://<head>:1
              ) -> dict:
     "Connect this process to Ray once (starting a quiet local Ray when address is ''); returns the cluster's resources."
     import ray, ray.data, logging
+    fresh = not ray.is_initialized() and not address
     if not ray.is_initialized():
         os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")  # Ray's coming default; silences its FutureWarning
         if not address: os.environ.setdefault("RAY_enable_metrics_collection", "0")  # no dashboard, so no metrics agent: not "failed to connect" per worker
@@ -576,6 +577,7 @@ def ray_start(address:str="", # '' starts a local Ray; 'auto' or 'ray://<head>:1
         ray.init(address=address or None, log_to_driver=False, logging_level=logging.ERROR, **local)
     ctx = ray.data.DataContext.get_current(); ctx.enable_progress_bars = ctx.enable_auto_log_stats = False
     logging.getLogger("ray.data").setLevel(logging.ERROR)  # its start-up warnings are transient (a pool waiting for the last one's cores)
+    if fresh: ray.data.range(1).materialize()  # Ray Data's once-per-cluster set-up (its stats actor, ~2 s) is start-up, not the first embedding's
     return ray.cluster_resources()
 
 # %% ../nbs/02_embed.ipynb #f96b66b4

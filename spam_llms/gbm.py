@@ -16,15 +16,15 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import Ridge
 from tqdm.auto import tqdm
 from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_preds, RunPaths
-from .knn import concat_spaces, oof_neighbours, knn_price_features, sparse_oof_neighbours, knn_regress
+from .knn import concat_spaces, oof_neighbours, knn_price_features, knn_unit_price_features, sparse_oof_neighbours, knn_regress
 
 # %% auto #0
 __all__ = ['feature_columns', 'align_blocks', 'load_inputs', 'parse_range', 'tfidf_matrix', 'cv_predict', 'tfidf_ridge_cv',
            'data_folder', 'save_model_outputs', 'with_catalog', 'run_tfidf', 'image_block', 'reduce_blocks',
            'drop_imageless_blocks', 'knn_spaces', 'search_spaces', 'fold_knn_features', 'text_column',
            'tfidf_neighbours', 'tfidf_svd_features', 'lgbm_params', 'cv_lgbm', 'feature_importance', 'plot_importance',
-           'build_base_features', 'stage_neighbours', 'fit_lgbm_stage', 'run_lgbm', 'knn_tfidf_cv', 'run_knn_tfidf',
-           'svd_lgbm_cv', 'run_peer_svd_lgbm', 'oracle_smape', 'compare_models']
+           'build_base_features', 'stage_neighbours', 'unit_inputs', 'fit_lgbm_stage', 'run_lgbm', 'knn_tfidf_cv',
+           'run_knn_tfidf', 'svd_lgbm_cv', 'run_peer_svd_lgbm', 'oracle_smape', 'compare_models']
 
 # %% ../nbs/04_lgbm_baseline.ipynb #18a64d45
 def feature_columns(df:pd.DataFrame, # a preprocessed frame
@@ -238,11 +238,18 @@ def fold_knn_features(neighbours:dict, # from `search_spaces`
                       holdout=None, # fold whose prices no feature may use (None: plain out-of-fold)
                       ks=(5, 20, 50), # neighbour counts
                       lam:float=20.0, # distance-weight decay
+                      unit:dict|None=None, # {log_qty: (train, test), group: (train, test)}: add unit-price estimates (`knn_unit_price_features`)
+                      unit_ks=(5, 20), # neighbour counts of the unit-price estimates
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Neighbour-price features of train and test rows for the model validated on fold `holdout`."
     kw = dict(log_price=log_price, ks=ks, lam=lam, neighbour_fold=folds, exclude_fold=holdout)
     tr = [knn_price_features(nb.train_sim, nb.train_idx, prefix=f"knn_{s}", **kw) for s, nb in neighbours.items()]
     te = [knn_price_features(nb.test_sim, nb.test_idx, prefix=f"knn_{s}", **kw) for s, nb in neighbours.items()]
+    if unit is not None:
+        (q_tr, q_te), (g_tr, g_te) = unit["log_qty"], unit["group"]
+        ukw = dict(log_price=log_price, log_qty=q_tr, group=g_tr, ks=unit_ks, neighbour_fold=folds, exclude_fold=holdout)
+        tr += [knn_unit_price_features(nb.train_sim, nb.train_idx, query_log_qty=q_tr, query_group=g_tr, prefix=f"knn_{s}", **ukw) for s, nb in neighbours.items()]
+        te += [knn_unit_price_features(nb.test_sim, nb.test_idx, query_log_qty=q_te, query_group=g_te, prefix=f"knn_{s}", **ukw) for s, nb in neighbours.items()]
     return pd.concat(tr, axis=1), pd.concat(te, axis=1)
 
 # %% ../nbs/04_lgbm_baseline.ipynb #8bad8f58
@@ -374,6 +381,14 @@ def stage_neighbours(inp:dict, # from `load_inputs` (plus `with_catalog` for raw
         nbs["tfidf"] = tfidf_neighbours(inp["train"][col], inp["test"][col], folds, k, tfidf_char, max_df=tfidf_max_df)
     return nbs
 
+def unit_inputs(tr:pd.DataFrame, te:pd.DataFrame, # preprocessed frames
+               ) -> dict:
+    "Log quantity (base unit) and unit group of train and test rows, for `fold_knn_features(unit=...)`."
+    miss = [c for c in ("num_log_base_qty", "cat_unit_group") if c not in tr or c not in te]
+    if miss: raise ValueError(f"unit-price neighbours need column(s) {miss} from 01_preprocess; rerun it, or set unit_price_knn=false")
+    return {"log_qty": (tr.num_log_base_qty.to_numpy(float), te.num_log_base_qty.to_numpy(float)),
+            "group": (tr.cat_unit_group.to_numpy(), te.cat_unit_group.to_numpy())}
+
 def fit_lgbm_stage(inp:dict, # from `load_inputs`
                    out_dir, # model folder
                    use_knn:bool=True, # add nested out-of-fold neighbour-price features (embedding spaces)
@@ -389,6 +404,7 @@ def fit_lgbm_stage(inp:dict, # from `load_inputs`
                    tfidf_svd:int=0, # TF-IDF SVD components as features (0 = none)
                    tfidf_char=None, # char_wb range of the TF-IDF space (None: words only)
                    tfidf_max_df:float=1.0, # document-frequency cap of the TF-IDF space
+                   unit_price:bool=False, # add the neighbours' unit-price estimates (quantity num_log_base_qty, unit group cat_unit_group)
                   ) -> tuple[dict, pd.Series]:
     "Train the fold models on loaded inputs, write predictions, models and metrics; returns (metrics, importance)."
     t0, out = time.time(), Path(out_dir); params = params or lgbm_params(seed=seed)
@@ -398,14 +414,15 @@ def fit_lgbm_stage(inp:dict, # from `load_inputs`
         ztr, zte = tfidf_svd_features(tr[text_column(tr)], te[text_column(te)], tfidf_svd, seed, tfidf_char)
         Xtr, Xte = pd.concat([Xtr, ztr], axis=1), pd.concat([Xte, zte], axis=1)
     nbs = stage_neighbours(inp, folds, 2 * max(ks), use_knn, tfidf_knn, knn_space_names, tfidf_char, tfidf_max_df, kind=knn_index, use_gpu=use_gpu, seed=seed)
-    if nbs: fold_features = lambda k: fold_knn_features(nbs, y, folds, holdout=k, ks=ks, lam=lam)
+    unit = unit_inputs(tr, te) if unit_price else None
+    if nbs: fold_features = lambda k: fold_knn_features(nbs, y, folds, holdout=k, ks=ks, lam=lam, unit=unit)
     oof, test, scores, boosters = cv_lgbm(Xtr, Xte, y, folds, params, cats, fold_features, num_boost_round, early_stopping)
     for k, b in zip(np.unique(folds), boosters):
         with atomic_path(out/f"fold{k}.txt") as t: b.save_model(str(t))
     imp = feature_importance(boosters)
     with atomic_path(out/"importance.csv") as t: imp.rename("gain").to_csv(t, index_label="feature")
     m = {"oof_smape": smape_log(y, oof), "fold_smape": scores, "best_iterations": [b.best_iteration for b in boosters],
-         "n_features": len(boosters[0].feature_name()), "use_knn": use_knn, "tfidf_knn": tfidf_knn, "tfidf_svd": tfidf_svd, "tfidf_max_df": tfidf_max_df,
+         "n_features": len(boosters[0].feature_name()), "use_knn": use_knn, "tfidf_knn": tfidf_knn, "unit_price": unit is not None and bool(nbs), "tfidf_svd": tfidf_svd, "tfidf_max_df": tfidf_max_df,
          "svd_dims": svd_dims, "ks": list(ks), "lam": lam, "knn_spaces": list(nbs), "knn_index": knn_index, "params": params,
          "seconds": round(time.time() - t0, 1)}
     return save_model_outputs(out, pd.DataFrame({"sample_id": tr.sample_id, "pred": oof, "fold": folds}),
@@ -432,6 +449,7 @@ def run_lgbm(run_dir, # run folder
              tfidf_char:str="", # char_wb range lo,hi added to the TF-IDF words ("" = words only)
              huber_delta:float=0.5, # Huber transition point (log1p units)
              tfidf_max_df:float=1.0, # drop TF-IDF n-grams in more than this share of documents
+             unit_price_knn:bool=False, # with `use_knn`: also the neighbours' unit-price estimates
             ) -> dict:
     "LightGBM stage for a run: writes `{run_dir}/{out_name}/` and the importance figure; returns the metrics."
     seed_everything(seed); out_name = out_name or ("lgbm" if use_knn else "lgbm_noknn")
@@ -441,7 +459,7 @@ def run_lgbm(run_dir, # run folder
     params = lgbm_params(objective, seed, n_threads, huber_delta, learning_rate=learning_rate, num_leaves=num_leaves, min_data_in_leaf=min_data_in_leaf)
     m, imp = fit_lgbm_stage(inp, RunPaths(run_dir).stage(out_name), use_knn, svd_dims, tuple(spaces.split(",")),
                             tuple(int(k) for k in str(ks).split(",")), lam, knn_index, "auto" if dev != "cpu" else False,
-                            params, num_boost_round, early_stopping, seed, use_knn and tfidf_knn, tfidf_svd, parse_range(tfidf_char), tfidf_max_df)
+                            params, num_boost_round, early_stopping, seed, use_knn and tfidf_knn, tfidf_svd, parse_range(tfidf_char), tfidf_max_df, use_knn and unit_price_knn)
     plot_importance(imp, RunPaths(run_dir).figures/f"{out_name}_importance.png", title=f"{out_name}: gain importance (mean of folds)")
     return m
 

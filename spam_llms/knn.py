@@ -17,7 +17,7 @@ import faiss
 # %% auto #0
 __all__ = ['l2_normalize', 'concat_spaces', 'KnnIndex', 'gpu_available', 'build_index', 'search', 'OOFNeighbours',
            'oof_neighbours', 'knn_price_features', 'sparse_l2_normalize', 'sparse_topk', 'sparse_oof_neighbours',
-           'weighted_median', 'knn_regress']
+           'weighted_median', 'knn_regress', 'knn_unit_price_features']
 
 # %% ../nbs/04a_knn.ipynb #c3f922f3
 def l2_normalize(x, # (n, d) vectors
@@ -249,3 +249,25 @@ def knn_regress(sim, # (n, K) cosine similarities, best first
     sim, idx, valid = (a[:, :k] for a in _valid_first(sim, idx, valid))
     w = np.where(valid, np.clip(np.nan_to_num(sim), 0, None) ** power + 1e-12, 0)  # the tiny floor: all-orthogonal rows get a plain median
     return weighted_median(np.where(valid, y[np.maximum(idx, 0)], np.nan), w)
+
+# %% ../nbs/04a_knn.ipynb #1103802a
+def knn_unit_price_features(sim, idx, # (n, K) neighbours, as in `knn_price_features`
+                            log_price, # (n_train,) log1p prices of the indexed rows
+                            log_qty, # (n_train,) log quantity of the indexed rows (NaN = unknown)
+                            query_log_qty, # (n,) log quantity of the query rows
+                            group=None, query_group=None, # unit group of indexed / query rows: only same-group neighbours count
+                            ks=(5, 20), power:float=2.0, prefix:str="knn", # neighbour counts, weight cos^power, column prefix
+                            neighbour_fold=None, exclude_fold=None, # drop neighbours of one fold (nested), as in `knn_price_features`
+                           ) -> pd.DataFrame:
+    "Neighbours' log price per unit (weighted median) plus the row's own log quantity, and how many neighbours it used, per k."
+    sim, idx, lq = np.asarray(sim, np.float64), np.asarray(idx), np.asarray(log_qty, np.float64)
+    uy, at = np.asarray(log_price, np.float64) - lq, np.maximum(idx, 0)
+    valid = (idx >= 0) & ~np.isnan(uy[at])
+    if exclude_fold is not None: valid &= np.asarray(neighbour_fold)[at] != exclude_fold
+    if group is not None: valid &= np.asarray(group)[at] == np.asarray(query_group)[:, None]
+    sim, idx, valid = _valid_first(sim, idx, valid); out = {}
+    for k in ks:
+        v = np.where(valid[:, :k], uy[np.maximum(idx[:, :k], 0)], np.nan)
+        w = np.where(valid[:, :k], np.clip(np.nan_to_num(sim[:, :k]), 0, None) ** power + 1e-12, 0)
+        out |= {f"{prefix}_uprice{k}": weighted_median(v, w) + np.asarray(query_log_qty, np.float64), f"{prefix}_uprice_n{k}": valid[:, :k].sum(1)}
+    return pd.DataFrame(out).astype(np.float32)

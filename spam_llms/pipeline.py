@@ -167,7 +167,7 @@ def prepare_data(run_dir, # run folder
     from spam_llms.data import load_challenge
     from spam_llms.synth import ensure_twin
     if data:
-        d = Path(data).expanduser().absolute(); tr, te = load_challenge(d)
+        d = Path(data).expanduser().resolve(); tr, te = load_challenge(d)  # resolved: one folder, one set of stage parameters
         log(f"[data] {d}: train {len(tr):,} rows, test {len(te):,} rows"); return d
     t0 = time.time(); d = ensure_twin(RunPaths(run_dir).data, seed=seed, **twin)
     log(f"[data] synthetic twin in {d} ({twin}) ready in {time.time() - t0:.1f}s"); return d
@@ -202,11 +202,11 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
     for s in sorted(set(todo) | (set(sets) - {"twin"}) | set(over)):  # every misspelt value fails before any work starts
         stage_parameters(root/"nbs"/f"{s}.ipynb", com, values(s), sets.get(s, {}))
     t0 = time.time(); data_dir = prepare_data(run_dir, data, twin, seed, log); com["data_dir"] = str(data_dir)
-    timings, peaks = {"data": round(time.time() - t0, 1)}, {}
-    for s in todo:
+    timings, peaks, upstream_ran = {"data": round(time.time() - t0, 1)}, {}, False
+    for s in todo:  # once a stage runs, every later one runs too: its inputs may have changed even if its parameters did not
         t = time.time(); nb = root/"nbs"/f"{s}.ipynb"
-        status = run_stage(nb, run_dir, stage_parameters(nb, com, values(s), sets.get(s, {})), force, log)
-        timings[s] = round(time.time() - t, 1)
+        status = run_stage(nb, run_dir, stage_parameters(nb, com, values(s), sets.get(s, {})), force or upstream_ran, log)
+        timings[s] = round(time.time() - t, 1); upstream_ran |= status == "ran"
         if status == "ran": peaks[s] = load_json(run_dir/".stages"/f"{s}.json")["peak_mb"]
     save_json({"profile": profile, "tuned": tuned or [], "seed": seed, "device": device, "data_dir": str(data_dir), "seconds": timings, "peak_mb": peaks},
               run_dir/"chain.json")

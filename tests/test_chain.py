@@ -50,6 +50,16 @@ def test_other_seed_changes_folds(outputs, clean_run):
     fa = pd.read_parquet(run/"preprocessed/train.parquet"); fc = pd.read_parquet(outputs/"c/preprocessed/train.parquet")
     assert not fa.sample_id.isin(fc.sample_id).all() or (fa.set_index("sample_id").fold != fc.set_index("sample_id").fold).any()
 
+def test_a_stage_that_runs_reruns_every_stage_after_it(outputs):
+    "A stage whose parameters changed runs again, and so does every later one (its inputs changed), not the ones before."
+    stages = ["--stages", "00_eda,01_preprocess"]
+    chain(outputs, "d", *stages)
+    assert chain(outputs, "d", *stages).stdout.count("skipped (use --force to rerun)") == 2
+    r = chain(outputs, "d", *stages, "--set", "00_eda.n_train=999")
+    assert "[00_eda] running" in r.stdout and "[01_preprocess] running" in r.stdout and "skipped" not in r.stdout
+    r = chain(outputs, "d", "--stages", "01_preprocess", "--set", "00_eda.n_train=999")  # 00_eda not run: 01 is up to date
+    assert r.stdout.count("skipped (use --force to rerun)") == 1
+
 def _kill_when(run_dir:Path, stage:str, after:float, outputs, run):
     "Start the chain, kill -9 its whole process group `after` seconds into `stage`."
     p = subprocess.Popen([SPAM_RUN, "--profile", "smoke", "--outputs", str(outputs), "--run", run], cwd=ROOT, env=ENV,

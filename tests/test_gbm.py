@@ -262,3 +262,25 @@ def test_text_peers_write_the_model_contract_on_a_small_twin(tmp_path):
     first = load_preds(run/"knn_tfidf/oof.parquet")
     gbm.run_knn_tfidf(run, k=15, power=4.0, out_name="knn_again", **kw)                  # same seed, same predictions
     pd.testing.assert_frame_equal(first, load_preds(run/"knn_again/oof.parquet"))
+
+
+def test_unit_price_neighbours_on_real_rows(real_rows):
+    "On real listings: each estimate is the weighted median of same-unit, other-fold neighbours' log price per unit plus the row's own log quantity."
+    from spam_llms.preprocess import preprocess_frame
+    tr, te = real_rows; y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
+    unit = gbm.unit_inputs(preprocess_frame(tr), preprocess_frame(te)); (q, _), (g, _) = unit["log_qty"], unit["group"]
+    nb = gbm.tfidf_neighbours(tr.catalog_content, te.catalog_content, folds, 20)
+    checked, skipped_other_units = 0, 0
+    for f in range(5):
+        ftr, _ = gbm.fold_knn_features({"tfidf": nb}, y, folds, holdout=f, ks=(5,), unit=unit, unit_ks=(20,))
+        for r in np.flatnonzero(folds != f)[:6]:
+            j, s = nb.train_idx[r], nb.train_sim[r]
+            keep = (j >= 0) & (folds[np.maximum(j, 0)] != f) & (g[np.maximum(j, 0)] == g[r]) & ~np.isnan(q[np.maximum(j, 0)])
+            skipped_other_units += int(((j >= 0) & (g[np.maximum(j, 0)] != g[r])).sum() > 0)
+            got = ftr.knn_tfidf_uprice20[r]
+            assert ftr.knn_tfidf_uprice_n20[r] == keep.sum()
+            if np.isnan(q[r]) or not keep.any(): assert np.isnan(got); continue
+            want = knn.weighted_median((y - q)[j[keep]][None], (np.clip(s[keep], 0, None) ** 2 + 1e-12)[None])[0] + q[r]
+            assert got == pytest.approx(want, abs=1e-4); checked += 1
+    assert checked >= 15 and skipped_other_units >= 3   # the rule was exercised: real neighbours of other unit groups were left out
+    with pytest.raises(ValueError, match="num_log_base_qty"): gbm.unit_inputs(tr, te)
