@@ -11,8 +11,8 @@ from .core import RunPaths, save_json, load_json, stable_hash
 
 # %% auto #0
 __all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'QUIET_KERNEL', 'STAGE_NEEDS', 'list_stages', 'notebook_parameters', 'stage_parameters',
-           'load_profile', 'parse_sets', 'load_tuned', 'PeakMemory', 'StageFailed', 'run_stage', 'prepare_data',
-           'run_chain', 'final_lines', 'ensure_upstream', 'main']
+           'load_profile', 'parse_sets', 'load_tuned', 'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage',
+           'prepare_data', 'run_chain', 'final_lines', 'ensure_upstream', 'main']
 
 # %% ../nbs/08_pipeline.ipynb #7dce0c20
 STAGE_RE = re.compile(r"^(\d\d)([a-z]?)_([a-z][a-z0-9_]*)\.ipynb$")
@@ -129,18 +129,25 @@ class StageFailed(RuntimeError): "A stage notebook raised; the message points at
 
 QUIET_KERNEL = ["--IPKernelApp.log_level=ERROR"]  # the kernel's start-up warnings (TCP without encryption) are not the stage's news
 
+def code_fingerprint(nb_path, # a stage notebook
+                    ) -> str:
+    "Hash of the code a stage runs: its notebook's code cells and the package's source files."
+    import nbformat, spam_llms
+    cells = [c.source for c in nbformat.read(str(nb_path), as_version=4).cells if c.cell_type == "code"]
+    return stable_hash([cells, [(p.name, p.read_text()) for p in sorted(Path(spam_llms.__file__).parent.glob("*.py"))]], 16)
+
 def run_stage(nb_path, # stage notebook
               run_dir, # run folder
               params:dict, # papermill parameters
               force:bool=False, # rerun even if complete
               log=print, # where progress goes: called as log(text, end=..., flush=...), one line per stage
              ) -> str:
-    "Execute one stage unless already complete with the same parameters; returns 'ran' or 'skipped'."
+    "Execute one stage unless already complete with the same parameters and code; returns 'ran' or 'skipped'."
     import papermill as pm
     rp, name = RunPaths(run_dir), Path(nb_path).stem
-    marker, key = rp.root/".stages"/f"{name}.json", stable_hash(params, 16)
+    marker, key = rp.root/".stages"/f"{name}.json", stable_hash({"params": params, "code": code_fingerprint(nb_path)}, 16)
     if not force and marker.exists() and load_json(marker).get("params_hash") == key:
-        log(f"[{name}] complete with these parameters, skipped (use --force to rerun)"); return "skipped"
+        log(f"[{name}] complete with these parameters and code, skipped (use --force to rerun)"); return "skipped"
     if marker.exists(): marker.unlink()
     out_nb = rp.nbs/f"{name}.ipynb"; out_nb.parent.mkdir(parents=True, exist_ok=True); t0 = time.time()
     log(f"[{name}] running ...", end="", flush=True)
