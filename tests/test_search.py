@@ -109,6 +109,15 @@ def test_search_is_reproducible_from_the_seed(run, tmp_path):
     tabs = [pd.read_csv(r["trials_csv"]) for r in reps]
     pd.testing.assert_frame_equal(tabs[0].filter(regex="^(value|params_)"), tabs[1].filter(regex="^(value|params_)"))
 
+def complete_trials(db:Path) -> int:
+    "COMPLETE trials in an Optuna SQLite file, read-only: polling through Optuna would race the worker creating its tables."
+    import sqlite3, contextlib
+    if not db.exists(): return 0
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            return con.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
+    except sqlite3.Error: return 0  # tables not there yet
+
 def test_kill_9_then_rerun_continues_the_study(run, tmp_path):
     url = f"sqlite:///{tmp_path}/killed.db"
     code = (f"from spam_llms.search import run_search; run_search({str(run)!r}, 'tfidf', n_trials=200, storage={url!r}, "
@@ -119,10 +128,7 @@ def test_kill_9_then_rerun_continues_the_study(run, tmp_path):
         while time.time() - t0 < 300:
             time.sleep(1)
             assert p.poll() is None, p.stderr.read().decode()[-2000:]
-            if Path(f"{tmp_path}/killed.db").exists():
-                try:
-                    if finished(open_study(url, "tfidf")) >= 1: break
-                except Exception: pass  # the worker may be creating the tables
+            if complete_trials(tmp_path/"killed.db") >= 1: break
         else: pytest.fail("no trial finished within 300 s")
     finally: os.kill(p.pid, signal.SIGKILL); p.wait()
     before = open_study(url, "tfidf"); n_done, n_all = finished(before), len(before.trials)
