@@ -259,15 +259,12 @@ def knn_unit_price_features(sim, idx, # (n, K) neighbours, as in `knn_price_feat
                             ks=(5, 20), power:float=2.0, prefix:str="knn", # neighbour counts, weight cos^power, column prefix
                             neighbour_fold=None, exclude_fold=None, # drop neighbours of one fold (nested), as in `knn_price_features`
                            ) -> pd.DataFrame:
-    "Neighbours' log price per unit (weighted median) plus the row's own log quantity, and how many neighbours it used, per k."
-    sim, idx, lq = np.asarray(sim, np.float64), np.asarray(idx), np.asarray(log_qty, np.float64)
-    uy, at = np.asarray(log_price, np.float64) - lq, np.maximum(idx, 0)
-    valid = (idx >= 0) & ~np.isnan(uy[at])
-    if exclude_fold is not None: valid &= np.asarray(neighbour_fold)[at] != exclude_fold
-    if group is not None: valid &= np.asarray(group)[at] == np.asarray(query_group)[:, None]
-    sim, idx, valid = _valid_first(sim, idx, valid); out = {}
-    for k in ks:
-        v = np.where(valid[:, :k], uy[np.maximum(idx[:, :k], 0)], np.nan)
-        w = np.where(valid[:, :k], np.clip(np.nan_to_num(sim[:, :k]), 0, None) ** power + 1e-12, 0)
-        out |= {f"{prefix}_uprice{k}": weighted_median(v, w) + np.asarray(query_log_qty, np.float64), f"{prefix}_uprice_n{k}": valid[:, :k].sum(1)}
+    "`knn_regress` on the neighbours' log price per unit, plus the row's own log quantity; and how many neighbours it used, per k."
+    idx, uy = np.asarray(idx), np.asarray(log_price, np.float64) - np.asarray(log_qty, np.float64); at = np.maximum(idx, 0)
+    ok = (idx >= 0) & ~np.isnan(uy[at])
+    if group is not None: ok &= np.asarray(group)[at] == np.asarray(query_group)[:, None]
+    n_ok = (ok if exclude_fold is None else ok & (np.asarray(neighbour_fold)[at] != exclude_fold)).sum(1)
+    idx, q = np.where(ok, idx, -1), np.asarray(query_log_qty, np.float64)  # unusable neighbours out; knn_regress drops the fold
+    out = {}
+    for k in ks: out |= {f"{prefix}_uprice{k}": knn_regress(sim, idx, uy, k, power, neighbour_fold, exclude_fold) + q, f"{prefix}_uprice_n{k}": np.minimum(n_ok, k)}
     return pd.DataFrame(out).astype(np.float32)
