@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_lgbm_baseline.ipynb #777cd505
 from __future__ import annotations
-import os, json, time
+import os, json, time, functools
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # set before OpenMP loads: spinning threads crawl on a busy 2-core box
 from pathlib import Path
 import numpy as np
@@ -22,9 +22,9 @@ from .knn import concat_spaces, oof_neighbours, knn_price_features, knn_unit_pri
 __all__ = ['feature_columns', 'align_blocks', 'load_inputs', 'parse_range', 'tfidf_matrix', 'cv_predict', 'tfidf_ridge_cv',
            'data_folder', 'save_model_outputs', 'with_catalog', 'run_tfidf', 'image_block', 'reduce_blocks',
            'drop_imageless_blocks', 'knn_spaces', 'search_spaces', 'fold_knn_features', 'text_column',
-           'tfidf_neighbours', 'tfidf_svd_features', 'lgbm_params', 'cv_lgbm', 'feature_importance', 'plot_importance',
-           'build_base_features', 'stage_neighbours', 'unit_inputs', 'fit_lgbm_stage', 'run_lgbm', 'knn_tfidf_cv',
-           'run_knn_tfidf', 'svd_lgbm_cv', 'run_peer_svd_lgbm', 'oracle_smape', 'compare_models']
+           'tfidf_neighbours', 'tfidf_svd_features', 'lgbm_params', 'cv_lgbm', 'cv_lgbm_seeds', 'feature_importance',
+           'plot_importance', 'build_base_features', 'stage_neighbours', 'unit_inputs', 'fit_lgbm_stage', 'run_lgbm',
+           'knn_tfidf_cv', 'run_knn_tfidf', 'svd_lgbm_cv', 'run_peer_svd_lgbm', 'oracle_smape', 'compare_models']
 
 # %% ../nbs/04_lgbm_baseline.ipynb #18a64d45
 def feature_columns(df:pd.DataFrame, # a preprocessed frame
@@ -327,6 +327,20 @@ def cv_lgbm(X_train:pd.DataFrame, # base features of training rows
     oof, test, scores = cv_predict(fit, y, folds, len(X_test), desc="lgbm folds")
     return oof, test, scores, boosters
 
+# %% ../nbs/04_lgbm_baseline.ipynb #f2253b5e
+def cv_lgbm_seeds(X_train:pd.DataFrame, X_test:pd.DataFrame, # base features, as in `cv_lgbm`
+                  y, folds, # (n,) log1p targets and the fold column
+                  params:dict, # from `lgbm_params`; its seed is the first run's
+                  n_seeds:int=1, # runs averaged: seeds seed, seed+1, ... (different bagging and feature samples)
+                  **kw, # the rest of `cv_lgbm`'s arguments (cat_cols, fold_features, num_boost_round, early_stopping)
+                 ) -> tuple[np.ndarray, np.ndarray, list[float], list[list[lgb.Booster]]]:
+    "`cv_lgbm` with `n_seeds` seeds, averaged in log space: OOF, test, the average's fold SMAPE, each seed's fold boosters."
+    if n_seeds < 1: raise ValueError(f"n_seeds must be at least 1, got {n_seeds}")
+    ff = kw.pop("fold_features", None); ff = ff and functools.cache(ff)  # a fold's neighbour features are built once, not per seed
+    runs = [cv_lgbm(X_train, X_test, y, folds, params | {"seed": params.get("seed", 0) + j}, fold_features=ff, **kw) for j in range(n_seeds)]
+    y, folds, oof, test = np.asarray(y, float), np.asarray(folds), np.mean([r[0] for r in runs], 0), np.mean([r[1] for r in runs], 0)
+    return oof, test, [smape_log(y[folds == f], oof[folds == f]) for f in np.unique(folds)], [r[3] for r in runs]
+
 # %% ../nbs/04_lgbm_baseline.ipynb #6a42de03
 def feature_importance(boosters:list, # fold boosters
                       ) -> pd.Series:
@@ -369,6 +383,7 @@ def stage_neighbours(inp:dict, # from `load_inputs` (plus `with_catalog` for raw
                      knn_space_names=("text", "image", "joint_text", "joint_image", "concat"), # embedding spaces
                      tfidf_char=None, # char_wb range added to the TF-IDF space (None: words only)
                      tfidf_max_df:float=1.0, # document-frequency cap of the TF-IDF space
+                     name_knn:bool=False, # the binary TF-IDF space of the item names alone (column `item_name`, see `with_catalog`)
                      **index_kw, # `knn.build_index` options
                     ) -> dict:
     "Out-of-fold neighbours of every requested space: {name: knn.OOFNeighbours}."
@@ -379,6 +394,9 @@ def stage_neighbours(inp:dict, # from `load_inputs` (plus `with_catalog` for raw
     if tfidf_knn:
         col = text_column(inp["train"])
         nbs["tfidf"] = tfidf_neighbours(inp["train"][col], inp["test"][col], folds, k, tfidf_char, max_df=tfidf_max_df)
+    if name_knn:
+        if not all("item_name" in inp[s] for s in ("train", "test")): raise ValueError("name_knn needs an `item_name` column in train and test: load them with gbm.with_catalog(..., item_name=True)")
+        nbs["name"] = tfidf_neighbours(inp["train"].item_name.fillna(""), inp["test"].item_name.fillna(""), folds, k)
     return nbs
 
 def unit_inputs(tr:pd.DataFrame, te:pd.DataFrame, # preprocessed frames
@@ -405,6 +423,8 @@ def fit_lgbm_stage(inp:dict, # from `load_inputs`
                    tfidf_char=None, # char_wb range of the TF-IDF space (None: words only)
                    tfidf_max_df:float=1.0, # document-frequency cap of the TF-IDF space
                    unit_price:bool=False, # add the neighbours' unit-price estimates (quantity num_log_base_qty, unit group cat_unit_group)
+                   name_knn:bool=False, # add the same nested features from the item names' binary TF-IDF space (column `item_name`)
+                   n_seeds:int=1, # LightGBM runs averaged (`cv_lgbm_seeds`)
                   ) -> tuple[dict, pd.Series]:
     "Train the fold models on loaded inputs, write predictions, models and metrics; returns (metrics, importance)."
     t0, out = time.time(), Path(out_dir); params = params or lgbm_params(seed=seed)
@@ -413,15 +433,17 @@ def fit_lgbm_stage(inp:dict, # from `load_inputs`
     if tfidf_svd > 0:
         ztr, zte = tfidf_svd_features(tr[text_column(tr)], te[text_column(te)], tfidf_svd, seed, tfidf_char)
         Xtr, Xte = pd.concat([Xtr, ztr], axis=1), pd.concat([Xte, zte], axis=1)
-    nbs = stage_neighbours(inp, folds, 2 * max(ks), use_knn, tfidf_knn, knn_space_names, tfidf_char, tfidf_max_df, kind=knn_index, use_gpu=use_gpu, seed=seed)
+    nbs = stage_neighbours(inp, folds, 2 * max(ks), use_knn, tfidf_knn, knn_space_names, tfidf_char, tfidf_max_df, name_knn, kind=knn_index, use_gpu=use_gpu, seed=seed)
     unit = unit_inputs(tr, te) if unit_price else None
     if nbs: fold_features = lambda k: fold_knn_features(nbs, y, folds, holdout=k, ks=ks, lam=lam, unit=unit)
-    oof, test, scores, boosters = cv_lgbm(Xtr, Xte, y, folds, params, cats, fold_features, num_boost_round, early_stopping)
-    for k, b in zip(np.unique(folds), boosters):
-        with atomic_path(out/f"fold{k}.txt") as t: b.save_model(str(t))
-    imp = feature_importance(boosters)
+    oof, test, scores, runs = cv_lgbm_seeds(Xtr, Xte, y, folds, params, n_seeds, cat_cols=cats, fold_features=fold_features,
+                                            num_boost_round=num_boost_round, early_stopping=early_stopping)
+    for j, boosters in enumerate(runs):  # fold{k}.txt: the first seed's models; fold{k}_seed{j}.txt: the others
+        for k, b in zip(np.unique(folds), boosters):
+            with atomic_path(out/(f"fold{k}.txt" if j == 0 else f"fold{k}_seed{j}.txt")) as t: b.save_model(str(t))
+    boosters = [b for r in runs for b in r]; imp = feature_importance(boosters)
     with atomic_path(out/"importance.csv") as t: imp.rename("gain").to_csv(t, index_label="feature")
-    m = {"oof_smape": smape_log(y, oof), "fold_smape": scores, "best_iterations": [b.best_iteration for b in boosters],
+    m = {"oof_smape": smape_log(y, oof), "fold_smape": scores, "best_iterations": [b.best_iteration for b in runs[0]], "n_seeds": n_seeds,
          "n_features": len(boosters[0].feature_name()), "use_knn": use_knn, "tfidf_knn": tfidf_knn, "unit_price": unit is not None and bool(nbs), "tfidf_svd": tfidf_svd, "tfidf_max_df": tfidf_max_df,
          "svd_dims": svd_dims, "ks": list(ks), "lam": lam, "knn_spaces": list(nbs), "knn_index": knn_index, "params": params,
          "seconds": round(time.time() - t0, 1)}
@@ -450,16 +472,19 @@ def run_lgbm(run_dir, # run folder
              huber_delta:float=0.5, # Huber transition point (log1p units)
              tfidf_max_df:float=1.0, # drop TF-IDF n-grams in more than this share of documents
              unit_price_knn:bool=False, # with `use_knn`: also the neighbours' unit-price estimates
+             name_knn:bool=False, # with `use_knn`: also neighbour features in the binary TF-IDF space of the item names
+             n_seeds:int=1, # LightGBM runs averaged per model (seeds seed, seed+1, ...)
             ) -> dict:
     "LightGBM stage for a run: writes `{run_dir}/{out_name}/` and the importance figure; returns the metrics."
     seed_everything(seed); out_name = out_name or ("lgbm" if use_knn else "lgbm_noknn")
     dev = resolve_device(device) if device != "cpu" else "cpu"
     inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, dev, with_blocks=True)
-    if (use_knn and tfidf_knn) or tfidf_svd > 0: inp = with_catalog(inp, run_dir, data_dir)
+    if (use_knn and (tfidf_knn or name_knn)) or tfidf_svd > 0: inp = with_catalog(inp, run_dir, data_dir, item_name=use_knn and name_knn)
     params = lgbm_params(objective, seed, n_threads, huber_delta, learning_rate=learning_rate, num_leaves=num_leaves, min_data_in_leaf=min_data_in_leaf)
     m, imp = fit_lgbm_stage(inp, RunPaths(run_dir).stage(out_name), use_knn, svd_dims, tuple(spaces.split(",")),
                             tuple(int(k) for k in str(ks).split(",")), lam, knn_index, "auto" if dev != "cpu" else False,
-                            params, num_boost_round, early_stopping, seed, use_knn and tfidf_knn, tfidf_svd, parse_range(tfidf_char), tfidf_max_df, use_knn and unit_price_knn)
+                            params, num_boost_round, early_stopping, seed, use_knn and tfidf_knn, tfidf_svd, parse_range(tfidf_char), tfidf_max_df, use_knn and unit_price_knn,
+                            use_knn and name_knn, n_seeds)
     plot_importance(imp, RunPaths(run_dir).figures/f"{out_name}_importance.png", title=f"{out_name}: gain importance (mean of folds)")
     return m
 

@@ -189,7 +189,7 @@ _LGBM = ("svd_dims objective huber_delta spaces ks lam knn_index tfidf_svd tfidf
          "num_leaves min_data_in_leaf num_boost_round early_stopping")
 ADAPTERS = {
     "lgbm": Adapter("04_lgbm_baseline", "spam_llms.gbm:run_lgbm", "spam_llms.gbm:cv_predict", prepare="spam_llms.embed:ensure_embeddings",
-                    keys=key_map(_LGBM + " tfidf_knn"), fixed={"use_knn": True}),
+                    keys=key_map(_LGBM + " tfidf_knn unit_price_knn name_knn"), fixed={"use_knn": True}),
     "lgbm_noknn": Adapter("04_lgbm_baseline", "spam_llms.gbm:run_lgbm", "spam_llms.gbm:cv_predict", prepare="spam_llms.embed:ensure_embeddings",
                           keys=key_map(_LGBM), fixed={"use_knn": False}),
     "tfidf": Adapter("04_lgbm_baseline", "spam_llms.gbm:run_tfidf", "spam_llms.gbm:cv_predict",

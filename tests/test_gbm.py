@@ -1,5 +1,6 @@
 "End-to-end checks of spam_llms.gbm: leak-freedom of the kNN features inside LightGBM, determinism, the stage's artifacts."
 from spam_llms import gbm, knn   # first: it sets OMP_WAIT_POLICY before lightgbm loads OpenMP
+import re
 import numpy as np
 import pandas as pd
 import pytest
@@ -284,3 +285,19 @@ def test_unit_price_neighbours_on_real_rows(real_rows):
             assert got == pytest.approx(want, abs=1e-4); checked += 1
     assert checked >= 15 and skipped_other_units >= 3   # the rule was exercised: real neighbours of other unit groups were left out
     with pytest.raises(ValueError, match="num_log_base_qty"): gbm.unit_inputs(tr, te)
+
+
+def test_item_name_neighbours_on_real_rows(real_rows):
+    "On real listings: the item-name space finds other folds' rows whose names share words, and is another view than the whole text."
+    from spam_llms.preprocess import parse_catalog
+    tr, te = real_rows; folds = tr.fold.to_numpy()
+    inp = {s: d.assign(item_name=[parse_catalog(t)["item_name"] for t in d.catalog_content]) for s, d in (("train", tr), ("test", te))}
+    nbs = gbm.stage_neighbours(inp, folds, 10, use_knn=False, tfidf_knn=True, name_knn=True)
+    assert list(nbs) == ["tfidf", "name"]
+    name, text = nbs["name"], nbs["tfidf"]; found = name.train_idx >= 0
+    assert (folds[name.train_idx[found]] != np.broadcast_to(folds[:, None], found.shape)[found]).all()   # other folds only
+    words = [set(re.findall(r"\w+", n.lower())) for n in inp["train"].item_name]
+    top = np.flatnonzero(found[:, 0] & (name.train_sim[:, 0] > 0))   # names with a word another fold's name also has
+    assert len(top) > 100 and all(words[r] & words[name.train_idx[r, 0]] for r in top), len(top)   # the nearest name shares one
+    assert np.mean(name.train_idx[:, 0] != text.train_idx[:, 0]) > 0.2, np.mean(name.train_idx[:, 0] != text.train_idx[:, 0])
+    with pytest.raises(ValueError, match="item_name"): gbm.stage_neighbours({"train": tr, "test": te}, folds, 10, use_knn=False, name_knn=True)
