@@ -609,10 +609,11 @@ class EncoderActor:
                  threads:int=1, # CPU threads for this actor's model
                  fault:str="", # tests only: a file path; an actor finding it missing creates it and dies (a worker crash)
                 ):
+        self.t_enter = time.time()  # wall clock: when this actor's process began building it
         import torch
         torch.set_num_threads(threads); self.enc, self.fault = make(), fault
         if self.enc.recipe != recipe: raise RuntimeError(f"a Ray worker builds {self.enc.block} with recipe {self.enc.recipe}, the driver {recipe}: install requirements.lock on every node")
-        self.enc.load()
+        self.enc.load(); self.t_ready = time.time()
     def __call__(self, batch:dict) -> dict:
         if self.fault and not os.path.exists(self.fault): Path(self.fault).touch(); os._exit(1)
         outs = [self._job(batch, np.flatnonzero(batch["job"] == j)) for j in pd.unique(batch["job"])]
@@ -622,7 +623,8 @@ class EncoderActor:
         x = self.enc.prepare(batch["item"][rows].tolist()); t = time.perf_counter(); v = self.enc.forward(x); dt = time.perf_counter() - t
         ok, why = (x[1], x[2]) if self.enc.modality == "image" else (np.ones(len(rows), bool), ["ok"] * len(rows))
         return dict(job=batch["job"][rows], pos=batch["pos"][rows], vecs=np.asarray(v, np.float32), ok=np.asarray(ok, bool), why=np.array(why, dtype=str),
-                    model_s=np.full(len(rows), dt / len(rows)), backend=np.array([self.enc.backend] * len(rows), dtype=str))
+                    model_s=np.full(len(rows), dt / len(rows)), backend=np.array([self.enc.backend] * len(rows), dtype=str),
+                    t_enter=np.full(len(rows), self.t_enter), t_ready=np.full(len(rows), self.t_ready))
 
 # %% ../nbs/02_embed.ipynb #8eff657b
 def _ray_blocks(jobs:list, items:list, order, first:int=0) -> list:
@@ -652,7 +654,7 @@ def _run_jobs_ray(enc:Encoder, plans:list, progress:bool, ray:dict) -> list:
     jobs = [(t, *j) for t, p in enumerate(plans) for j in p["jobs"]]  # (split, chunk, start, stop), numbered across splits
     if not jobs: return [(0, 0.0, 0.0, {"dim": enc.dim, "backend": enc.backend, "engine": "ray"})] * len(plans)
     from ray import data as rdata
-    t0 = time.perf_counter(); plan = _ray_plan(ray_start(ray.get("address", ""), ray.get("cpus", 0)), (enc.spec or {}).get("device", "cpu"), ray.get("actors", 0))
+    t0, w0 = time.perf_counter(), time.time(); plan = _ray_plan(ray_start(ray.get("address", ""), ray.get("cpus", 0)), (enc.spec or {}).get("device", "cpu"), ray.get("actors", 0))
     first = np.cumsum([0] + [len(p["jobs"]) for p in plans])
     ds = rdata.from_arrow([b for t, p in enumerate(plans) for b in _ray_blocks(p["jobs"], p["items"], p["order"], int(first[t]))]).map_batches(
         EncoderActor, batch_size=None, batch_format="numpy", compute=rdata.ActorPoolStrategy(size=plan["actors"]), num_cpus=plan["num_cpus"],
@@ -661,16 +663,18 @@ def _run_jobs_ray(enc:Encoder, plans:list, progress:bool, ray:dict) -> list:
     rows = [Counter() for _ in plans]
     for t, c, s, e in jobs: rows[t][c] += e - s
     bufs = [_ChunkBuffer(p["parts"], rows[t], {c: min(s for tt, cc, s, _ in jobs if (tt, cc) == (t, c)) for c in rows[t]}, p["desc"]) for t, p in enumerate(plans)]
-    model_s, meta, split_of = np.zeros(len(plans)), {}, np.array([j[0] for j in jobs])
+    model_s, meta, split_of, clock = np.zeros(len(plans)), {}, np.array([j[0] for j in jobs]), [np.inf, -np.inf]  # first actor built, last loaded
     with tqdm(total=sum(e - s for _, _, s, e in jobs), desc="/".join(p["desc"] for p in plans), unit="rows", disable=not progress, smoothing=0.05) as bar:
         for b in ds.iter_batches(batch_size=None, batch_format="numpy"):
             t_of = split_of[b["job"]]
             for t in np.unique(t_of):
                 m = t_of == t; bufs[t].add(np.array([jobs[j][1] for j in b["job"][m]]), {k: v[m] for k, v in b.items()}); model_s[t] += float(b["model_s"][m].sum())
             bar.update(len(b["pos"])); meta = {"dim": b["vecs"].shape[1], "backend": str(b["backend"][0])}
+            clock = [min(clock[0], b["t_enter"].min()), max(clock[1], b["t_ready"].max())]
     for buf in bufs: buf.check()
     wall, n = time.perf_counter() - t0, [sum(r.values()) for r in rows]  # one pool for all: its wall time shared out by rows
-    info = {**meta, "engine": "ray", "actors": plan["actors"], "threads_per_actor": plan["threads"], "pool_seconds": round(wall, 2)}
+    info = {**meta, "engine": "ray", "actors": plan["actors"], "threads_per_actor": plan["threads"], "pool_seconds": round(wall, 2),
+            "actors_started_s": round(clock[0] - w0, 2), "actors_loaded_s": round(clock[1] - w0, 2)}  # after the pool was asked for (one machine's clock)
     return [(n[t], float(model_s[t]), wall * n[t] / max(sum(n), 1), info) for t in range(len(plans))]
 
 # %% ../nbs/02_embed.ipynb #11ae1c3f
