@@ -14,11 +14,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import OneHotEncoder
 from tqdm.auto import tqdm
 from .core import smape_log, seed_everything, resolve_device, atomic_path, stable_hash, RunPaths
-from .gbm import load_inputs, with_catalog, save_model_outputs, feature_columns
+from .gbm import load_inputs, with_catalog, save_model_outputs, feature_columns, stage_neighbours, fold_knn_features, unit_inputs
 
 # %% auto #0
 __all__ = ['text_tfidf', 'numeric_block', 'onehot_block', 'sparse_inputs', 'local_columns', 'spmm', 'lazy_adam_step', 'SparseMLP',
-           'batch_schedule', 'fit_sparse_mlp', 'predict_sparse_mlp', 'unit_seed', 'cv_sparse_mlp', 'run_sparse_mlp']
+           'batch_schedule', 'fit_sparse_mlp', 'predict_sparse_mlp', 'with_dense', 'unit_seed', 'cv_sparse_mlp',
+           'run_sparse_mlp']
 
 # %% ../nbs/04b_sparse_mlp.ipynb #88e28c5a
 def text_tfidf(train_text, test_text, # documents
@@ -164,6 +165,19 @@ def predict_sparse_mlp(net:SparseMLP, # a trained network
         out.append(net(spmm(Xl, net.W.index_select(0, torch.from_numpy(cols).to(net.W.device)))).cpu().numpy())
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
+# %% ../nbs/04b_sparse_mlp.ipynb #6aef5e63
+def with_dense(X_train:sp.csr_matrix, X_test:sp.csr_matrix, # sparse inputs
+               F_train:pd.DataFrame, F_test:pd.DataFrame, # dense columns of the same rows (a fold's neighbour features)
+               rows, # the fold's training rows: the fill values and the scaling come from them alone
+              ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    "The sparse inputs with dense columns appended: NaN -> the training rows' median (0 if none), standardised on those rows."
+    if len(F_train) != X_train.shape[0] or len(F_test) != X_test.shape[0]:
+        raise ValueError(f"with_dense: {len(F_train)}/{len(F_test)} dense rows for {X_train.shape[0]}/{X_test.shape[0]} sparse rows")
+    med = F_train.iloc[rows].median().fillna(0); a, b = F_train.fillna(med), F_test.fillna(med)
+    mu, sd = a.iloc[rows].mean(), a.iloc[rows].std().fillna(1).replace(0, 1)
+    z = lambda F: sp.csr_matrix(((F - mu) / sd).to_numpy(np.float32))
+    return sp.hstack([X_train, z(a)]).tocsr(), sp.hstack([X_test, z(b)]).tocsr()
+
 # %% ../nbs/04b_sparse_mlp.ipynb #7afb5597
 def unit_seed(seed:int, fold:int, k:int) -> int: "Seed of the k-th network of a fold."; return int(seed) * 1000 + int(fold) * 37 + k
 
@@ -174,6 +188,7 @@ def cv_sparse_mlp(X_train:sp.csr_matrix, X_test:sp.csr_matrix, # sparse inputs
                   n_seeds:int=3, # networks per fold, averaged in log space
                   seed:int=42, # base seed
                   on_unit=None, # optional callback(fold, k) after each saved unit
+                  fold_features=None, # optional (fold) -> (train_extra, test_extra) frames appended by `with_dense` (nested neighbour features)
                   **fit_kw, # `fit_sparse_mlp` options
                  ) -> tuple[np.ndarray, np.ndarray, list[float], int]:
     "OOF and test predictions (log1p), fold SMAPE and the number of units reused from disk."
@@ -183,14 +198,16 @@ def cv_sparse_mlp(X_train:sp.csr_matrix, X_test:sp.csr_matrix, # sparse inputs
     bar = tqdm(total=len(ks) * n_seeds, desc="sparse mlp units", leave=False)
     for f in ks:
         tr, va = np.flatnonzero(folds != f), np.flatnonzero(folds == f); mu = y[tr].mean()
+        missing = [k for k in range(n_seeds) if not (unit_dir/f"fold{f}_seed{k}.npz").exists()]
+        A, B = with_dense(X_train, X_test, *fold_features(f), tr) if fold_features is not None and missing else (X_train, X_test)
         for k in range(n_seeds):
             path = unit_dir/f"fold{f}_seed{k}.npz"
             if path.exists():
                 with np.load(path) as z: u = {n: z[n] for n in ("valid", "test")}
                 reused += 1
             else:
-                net = fit_sparse_mlp(X_train[tr], y[tr] - mu, unit_seed(seed, f, k), **fit_kw)
-                u = {"valid": predict_sparse_mlp(net, X_train[va]) + mu, "test": predict_sparse_mlp(net, X_test) + mu}
+                net = fit_sparse_mlp(A[tr], y[tr] - mu, unit_seed(seed, f, k), **fit_kw)
+                u = {"valid": predict_sparse_mlp(net, A[va]) + mu, "test": predict_sparse_mlp(net, B) + mu}
                 with atomic_path(path) as t, open(t, "wb") as fh: np.savez(fh, **u)
             oof[va] += u["valid"] / n_seeds; test += u["test"] / (n_seeds * len(ks)); bar.update()
             if on_unit is not None: on_unit(f, k)
@@ -212,18 +229,26 @@ def run_sparse_mlp(run_dir, # run folder
                    n_threads:int=1, # torch threads
                    out_name:str="sparse_mlp", # model folder in the run
                    on_unit=None, # optional callback(fold, k) after each saved unit
+                   knn_features:bool=False, # append the nested neighbour prices and unit prices (04's TF-IDF, item-name and `knn_spaces` spaces)
+                   knn_spaces:str="text", # embedding spaces of those neighbours (comma-separated; absent blocks skipped)
+                   knn_ks:str="5,20,50", # their neighbour counts
                   ) -> dict:
     "Sparse MLP stage: writes `{run_dir}/{out_name}/` and returns its metrics."
     t0, c0 = time.time(), time.process_time(); seed_everything(seed); torch.set_num_threads(n_threads); dev = resolve_device(device)
-    inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, with_blocks=False)
+    inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, dev, with_blocks=knn_features)
     inp = with_catalog(inp, run_dir, data_dir, item_name=True); tr, te = inp["train"], inp["test"]
     feat = dict(text_col=text_col, max_features=max_features, min_df=min_df, char_ngrams=char_ngrams, use_name=use_name, use_num=use_num, use_cat=use_cat)
     fit = dict(epochs=epochs, batch_size=batch_size, growth=growth, lr=lr, hidden=tuple(int(h) for h in str(hidden).split(",")), loss=loss, huber_delta=huber_delta)
     Xtr, Xte = sparse_inputs(tr, te, **feat); t_feat = time.time() - t0
     y, folds, out = tr.log_price.to_numpy(float), tr.fold.to_numpy(), RunPaths(run_dir).stage(out_name)
+    ks, ff = tuple(int(k) for k in str(knn_ks).split(",")), None
+    if knn_features:
+        nbs = stage_neighbours(inp, folds, 2 * max(ks), True, True, tuple(knn_spaces.split(",")), name_knn=True, kind="flat", use_gpu="auto" if dev != "cpu" else False, seed=seed)
+        unit = unit_inputs(tr, te); ff = lambda f: fold_knn_features(nbs, y, folds, holdout=f, ks=ks, unit=unit)
+        feat |= {"knn_spaces": list(nbs), "knn_ks": list(ks)}
     key = stable_hash(feat | fit | {"seed": seed, "ids": stable_hash([tr.sample_id.tolist(), folds.tolist(), te.sample_id.tolist()]), "device": dev})
-    oof, test, scores, reused = cv_sparse_mlp(Xtr, Xte, y, folds, out/"units"/key, n_seeds, seed, on_unit, device=dev, **fit)
+    oof, test, scores, reused = cv_sparse_mlp(Xtr, Xte, y, folds, out/"units"/key, n_seeds, seed, on_unit, ff, device=dev, **fit)
     m = {"oof_smape": smape_log(y, oof), "fold_smape": scores, "n_features": Xtr.shape[1], "nnz_per_row": Xtr.nnz / max(Xtr.shape[0], 1),
-         "n_seeds": n_seeds, "units_reused": reused, "unit_key": key, **feat, **fit, "feature_seconds": round(t_feat, 1),
+         "n_seeds": n_seeds, "units_reused": reused, "knn_features": knn_features, "unit_key": key, **feat, **fit, "feature_seconds": round(t_feat, 1),
          "seconds": round(time.time() - t0, 1), "cpu_seconds": round(time.process_time() - c0, 1)}  # CPU time: wall clock on a shared box overstates
     return save_model_outputs(out, pd.DataFrame({"sample_id": tr.sample_id, "pred": oof, "fold": folds}), pd.DataFrame({"sample_id": te.sample_id, "pred": test}), m)
