@@ -113,3 +113,26 @@ def test_bad_input(tmp_path, real_run, real_dir):
     with pytest.raises(ValueError, match="rows but"): smlp.fit_sparse_mlp(X[:10], y)
     with pytest.raises(ValueError, match="rerun preprocessing"):
         with_catalog({"train": tr.drop(columns="catalog_content").assign(sample_id=tr.sample_id + 10**7), "test": te}, "", str(real_run))
+
+
+def test_neighbour_inputs_are_nested_on_real_rows(real_dir, tmp_path):
+    "Noise prices on real rows: the nested neighbour inputs cannot predict them out of fold; the row's own price as an input can (control)."
+    from spam_llms import gbm
+    tr, te = real_frames(real_dir); y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
+    Xtr, Xte = smlp.sparse_inputs(tr, te, min_df=1)
+    nbs = gbm.stage_neighbours({"train": tr, "test": te}, folds, 20, use_knn=False, tfidf_knn=True, name_knn=True)
+    nested = lambda f: gbm.fold_knn_features(nbs, y, folds, holdout=f, ks=(5, 10))
+    own = lambda f: (pd.DataFrame({"own": y}), pd.DataFrame({"own": np.zeros(len(te))}))
+    fit_kw = dict(n_seeds=1, seed=0, epochs=25, batch_size=8, growth=1.0, hidden=(64, 32, 32))
+    base = smape_log(y, np.full(len(y), y.mean()))
+    honest = smape_log(y, smlp.cv_sparse_mlp(Xtr, Xte, y, folds, tmp_path/"a", fold_features=nested, **fit_kw)[0])
+    leaky = smape_log(y, smlp.cv_sparse_mlp(Xtr, Xte, y, folds, tmp_path/"b", fold_features=own, **fit_kw)[0])
+    assert honest > 0.9 * base and leaky < 0.5 * base, (honest, leaky, base)
+
+
+def test_stage_with_neighbour_inputs_on_real_rows(tmp_path, real_run):
+    m = smlp.run_sparse_mlp(tmp_path, str(real_run), knn_features=True, knn_ks="5,10", **SMALL)
+    plain = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="plain", **SMALL)
+    assert m["knn_features"] and m["knn_spaces"] == ["text", "tfidf", "name"] and not plain["knn_features"]
+    assert m["unit_key"] != plain["unit_key"] and np.isfinite(preds(tmp_path)[1].pred).all()
+    assert not np.allclose(preds(tmp_path)[0].pred, preds(tmp_path, "plain")[0].pred)
