@@ -103,9 +103,9 @@ def main(argv=None):
         name = f"Ray, {n} actor(s) x {r['threads_per_actor']} thr"
         print(f"{name:<24}{r['wall_s']:>8.1f}{r['rows_per_s']:>9.1f}{r['ratio']:>9.2f}{r['start_s']:>13.1f}"
               f"{r['ratio_with_start']:>21.2f}{str(r['same_vectors']):>14}")
-    print(f"where the time goes: the plain loop loads its encoder in {plain_load:.1f} s; Ray's first actor starts building "
-          + "; ".join(f"{n} actor(s): {r['actors_started_s']:.1f} s after the pool is asked for, the last is loaded at {r['actors_loaded_s']:.1f} s"
-                      for n, r in res["ray"].items()))
+    print(f"fixed costs: the plain loop has its encoder loaded after {plain_load:.1f} s; counted from the moment Ray's pool is asked for, "
+          + "; ".join(f"with {n} actor(s) the first actor starts building at {r['actors_started_s']:.1f} s and the last is loaded at "
+                      f"{r['actors_loaded_s']:.1f} s" for n, r in res["ray"].items()))
     print(f"target: Ray <= {res['target_ratio']}x the plain loop (start-up apart); load average before {load0[0]:.2f}, after {os.getloadavg()[0]:.2f}; results in {a.out}")
     return res
 
