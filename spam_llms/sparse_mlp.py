@@ -4,7 +4,7 @@
 
 # %% ../nbs/04b_sparse_mlp.ipynb #eff00974
 from __future__ import annotations
-import math, time
+import functools, math, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import OneHotEncoder
 from tqdm.auto import tqdm
 from .core import smape_log, seed_everything, resolve_device, atomic_path, stable_hash, RunPaths
-from .gbm import load_inputs, with_catalog, save_model_outputs, feature_columns, stage_neighbours, fold_knn_features, unit_inputs
+from .gbm import load_inputs, with_catalog, save_model_outputs, feature_columns, stage_neighbours, fold_knn_features, unit_inputs, knn_spaces as space_vectors
 
 # %% auto #0
 __all__ = ['text_tfidf', 'numeric_block', 'onehot_block', 'sparse_inputs', 'local_columns', 'spmm', 'lazy_adam_step', 'SparseMLP',
@@ -242,10 +242,12 @@ def run_sparse_mlp(run_dir, # run folder
     Xtr, Xte = sparse_inputs(tr, te, **feat); t_feat = time.time() - t0
     y, folds, out = tr.log_price.to_numpy(float), tr.fold.to_numpy(), RunPaths(run_dir).stage(out_name)
     ks, ff = tuple(int(k) for k in str(knn_ks).split(",")), None
-    if knn_features:
-        nbs = stage_neighbours(inp, folds, 2 * max(ks), True, True, tuple(knn_spaces.split(",")), name_knn=True, kind="flat", use_gpu="auto" if dev != "cpu" else False, seed=seed)
-        unit = unit_inputs(tr, te); ff = lambda f: fold_knn_features(nbs, y, folds, holdout=f, ks=ks, unit=unit)
-        feat |= {"knn_spaces": list(nbs), "knn_ks": list(ks)}
+    if knn_features:  # searched on first use only: a rerun whose units are all on disk skips the search
+        names = tuple(knn_spaces.split(",")); unit = unit_inputs(tr, te)
+        nbs = functools.cache(lambda: stage_neighbours(inp, folds, 2 * max(ks), True, True, names, name_knn=True, kind="flat", use_gpu="auto" if dev != "cpu" else False, seed=seed))
+        ff = lambda f: fold_knn_features(nbs(), y, folds, holdout=f, ks=ks, unit=unit)
+        spaces = space_vectors(inp["blocks_train"], inp["blocks_test"], inp["has_image_train"], inp["has_image_test"], names)
+        feat |= {"knn_spaces": list(spaces) + ["tfidf", "name"], "knn_ks": list(ks)}  # the names `stage_neighbours` gives, in its order
     key = stable_hash(feat | fit | {"seed": seed, "ids": stable_hash([tr.sample_id.tolist(), folds.tolist(), te.sample_id.tolist()]), "device": dev})
     oof, test, scores, reused = cv_sparse_mlp(Xtr, Xte, y, folds, out/"units"/key, n_seeds, seed, on_unit, ff, device=dev, **fit)
     m = {"oof_smape": smape_log(y, oof), "fold_smape": scores, "n_features": Xtr.shape[1], "nnz_per_row": Xtr.nnz / max(Xtr.shape[0], 1),

@@ -130,9 +130,15 @@ def test_neighbour_inputs_are_nested_on_real_rows(real_dir, tmp_path):
     assert honest > 0.9 * base and leaky < 0.5 * base, (honest, leaky, base)
 
 
-def test_stage_with_neighbour_inputs_on_real_rows(tmp_path, real_run):
+def test_stage_with_neighbour_inputs_on_real_rows(tmp_path, real_run, monkeypatch):
     m = smlp.run_sparse_mlp(tmp_path, str(real_run), knn_features=True, knn_ks="5,10", **SMALL)
     plain = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="plain", **SMALL)
     assert m["knn_features"] and m["knn_spaces"] == ["text", "tfidf", "name"] and not plain["knn_features"]
     assert m["unit_key"] != plain["unit_key"] and np.isfinite(preds(tmp_path)[1].pred).all()
     assert not np.allclose(preds(tmp_path)[0].pred, preds(tmp_path, "plain")[0].pred)
+    def no_search(*a, **k): raise AssertionError("searched although every unit was on disk")
+    monkeypatch.setattr(smlp, "stage_neighbours", no_search)  # a rerun reuses every unit and never searches
+    again = smlp.run_sparse_mlp(tmp_path, str(real_run), knn_features=True, knn_ks="5,10", **SMALL)
+    assert again["unit_key"] == m["unit_key"] and again["units_reused"] == again["n_seeds"] * len(m["fold_smape"])
+    shutil.rmtree(tmp_path/"sparse_mlp"/"units"/m["unit_key"])  # with a unit missing it must search, and says so
+    with pytest.raises(AssertionError, match="searched"): smlp.run_sparse_mlp(tmp_path, str(real_run), knn_features=True, knn_ks="5,10", **SMALL)
