@@ -21,10 +21,11 @@ from .knn import concat_spaces, oof_neighbours, knn_price_features, knn_unit_pri
 # %% auto #0
 __all__ = ['feature_columns', 'align_blocks', 'load_inputs', 'parse_range', 'tfidf_matrix', 'cv_predict', 'tfidf_ridge_cv',
            'data_folder', 'save_model_outputs', 'with_catalog', 'run_tfidf', 'image_block', 'reduce_blocks',
-           'drop_imageless_blocks', 'knn_spaces', 'search_spaces', 'fold_knn_features', 'text_column',
+           'drop_imageless_blocks', 'has_space', 'knn_spaces', 'search_spaces', 'fold_knn_features', 'text_column',
            'tfidf_neighbours', 'tfidf_svd_features', 'lgbm_params', 'cv_lgbm', 'cv_lgbm_seeds', 'feature_importance',
-           'plot_importance', 'build_base_features', 'stage_neighbours', 'unit_inputs', 'fit_lgbm_stage', 'run_lgbm',
-           'knn_tfidf_cv', 'run_knn_tfidf', 'svd_lgbm_cv', 'run_peer_svd_lgbm', 'oracle_smape', 'compare_models']
+           'plot_importance', 'build_base_features', 'stage_neighbours', 'unit_inputs', 'fit_lgbm_stage',
+           'neighbour_space_names', 'run_lgbm', 'knn_tfidf_cv', 'run_knn_tfidf', 'svd_lgbm_cv', 'run_peer_svd_lgbm',
+           'oracle_smape', 'compare_models']
 
 # %% ../nbs/04_lgbm_baseline.ipynb #18a64d45
 def feature_columns(df:pd.DataFrame, # a preprocessed frame
@@ -208,16 +209,21 @@ def drop_imageless_blocks(inp:dict, # from `load_inputs`
     return inp
 
 # %% ../nbs/04_lgbm_baseline.ipynb #8e582ef1
+def has_space(name:str, # a neighbour space name
+              blocks:dict, # {name: array} embedding blocks
+             ) -> bool:
+    "Whether `knn_spaces` can build space `name` from these blocks (`concat` needs two or more)."
+    return len(blocks) > 1 if name == "concat" else name in blocks
+
 def knn_spaces(blocks_train:dict, blocks_test:dict, # {name: array} per split, aligned to the frames
                has_image_train, has_image_test, # (n,), (m,) bool
                names=("text", "image", "joint_text", "joint_image", "concat"), # spaces wanted; absent blocks are skipped
               ) -> dict:
     "Neighbour spaces: {name: (train_vectors, test_vectors, train_mask, test_mask)}."
-    out, n = {}, len(next(iter(blocks_train.values())))
-    for name in names:
-        if name == "concat" and len(blocks_train) > 1:
-            out[name] = (concat_spaces(*blocks_train.values()), concat_spaces(*blocks_test.values()), None, None)
-        elif name in blocks_train:
+    out = {}
+    for name in (n for n in names if has_space(n, blocks_train)):
+        if name == "concat": out[name] = (concat_spaces(*blocks_train.values()), concat_spaces(*blocks_test.values()), None, None)
+        else:
             img = image_block(name)
             out[name] = (blocks_train[name], blocks_test[name], has_image_train if img else None, has_image_test if img else None)
     return out
@@ -449,6 +455,16 @@ def fit_lgbm_stage(inp:dict, # from `load_inputs`
          "seconds": round(time.time() - t0, 1)}
     return save_model_outputs(out, pd.DataFrame({"sample_id": tr.sample_id, "pred": oof, "fold": folds}),
                               pd.DataFrame({"sample_id": te.sample_id, "pred": test}), m), imp
+
+# %% ../nbs/04_lgbm_baseline.ipynb #91c24b12
+def neighbour_space_names(inp:dict, # from `load_inputs`
+                          use_knn:bool=True, tfidf_knn:bool=False, # as in `stage_neighbours`
+                          knn_space_names=("text", "image", "joint_text", "joint_image", "concat"),
+                          name_knn:bool=False,
+                         ) -> list[str]:
+    "The spaces `stage_neighbours` returns for these options, in its order, without building or searching any."
+    emb = [n for n in dict.fromkeys(knn_space_names) if has_space(n, inp.get("blocks_train") or {})] if use_knn else []
+    return emb + ["tfidf"] * bool(tfidf_knn) + ["name"] * bool(name_knn)
 
 # %% ../nbs/04_lgbm_baseline.ipynb #ecaa85fb
 def run_lgbm(run_dir, # run folder

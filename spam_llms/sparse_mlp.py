@@ -14,12 +14,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import OneHotEncoder
 from tqdm.auto import tqdm
 from .core import smape_log, seed_everything, resolve_device, atomic_path, stable_hash, RunPaths
-from .gbm import load_inputs, with_catalog, save_model_outputs, feature_columns, stage_neighbours, fold_knn_features, unit_inputs, knn_spaces as space_vectors
+from .gbm import load_inputs, with_catalog, save_model_outputs, feature_columns, stage_neighbours, fold_knn_features, unit_inputs, neighbour_space_names
 
 # %% auto #0
 __all__ = ['text_tfidf', 'numeric_block', 'onehot_block', 'sparse_inputs', 'local_columns', 'spmm', 'lazy_adam_step', 'SparseMLP',
-           'batch_schedule', 'fit_sparse_mlp', 'predict_sparse_mlp', 'with_dense', 'unit_seed', 'cv_sparse_mlp',
-           'run_sparse_mlp']
+           'batch_schedule', 'smape_loss', 'fit_sparse_mlp', 'predict_sparse_mlp', 'with_dense', 'unit_seed',
+           'cv_sparse_mlp', 'run_sparse_mlp']
 
 # %% ../nbs/04b_sparse_mlp.ipynb #88e28c5a
 def text_tfidf(train_text, test_text, # documents
@@ -125,23 +125,31 @@ def batch_schedule(epochs:int=8, # passes over the training rows
     "Batch size of every epoch."
     return [int(round(batch_size * growth ** e)) for e in range(epochs)]
 
+# %% ../nbs/04b_sparse_mlp.ipynb #c8a52ada
+def smape_loss(pred:torch.Tensor, # predicted log prices
+               target:torch.Tensor, # true log prices
+              ) -> torch.Tensor:
+    "Mean SMAPE (0-2) written on log prices: 2 tanh(|ln p - ln y| / 2) equals 2|p - y| / (p + y)."
+    return (2 * torch.tanh((pred - target).abs() / 2)).mean()
+
 # %% ../nbs/04b_sparse_mlp.ipynb #d15725ce
 def fit_sparse_mlp(X:sp.csr_matrix, # training rows
                    y, # (n,) centred targets
                    seed:int=0, # fixes init and shuffles
                    epochs:int=8, batch_size:int=32, growth:float=1.4, # see `batch_schedule`
                    lr:float=3e-3, hidden=(256, 64, 64), # Adam step and widths
-                   loss:str="huber", huber_delta:float=0.5, # "huber" or "l1"; Huber transition in log1p units
+                   loss:str="huber", huber_delta:float=0.5, # "huber", "l1" or "smape" (`smape_loss`); Huber transition in log1p units
                    device:str="cpu",
                   ) -> SparseMLP:
     "Train a `SparseMLP` on sparse rows."
-    if loss not in ("huber", "l1"): raise ValueError(f"loss must be 'huber' or 'l1', got {loss!r}")
+    losses = {"huber": lambda p, q: torch.nn.functional.huber_loss(p, q, delta=huber_delta), "l1": torch.nn.functional.l1_loss, "smape": smape_loss}
+    if loss not in losses: raise ValueError(f"loss must be one of {', '.join(losses)}, got {loss!r}")
     y = np.asarray(y, np.float32)
     if X.shape[0] != len(y): raise ValueError(f"fit_sparse_mlp: {X.shape[0]} rows but {len(y)} targets")
     if not np.isfinite(y).all(): raise ValueError(f"fit_sparse_mlp: target of training row {int(np.flatnonzero(~np.isfinite(y))[0])} is not finite; check the price column")
     torch.manual_seed(seed); rng, X = np.random.default_rng(seed), sp.csr_matrix(X)
     net = SparseMLP(X.shape[1], hidden, device); opt = torch.optim.Adam(net.parameters(), lr=lr)
-    lossf = (lambda p, q: torch.nn.functional.huber_loss(p, q, delta=huber_delta)) if loss == "huber" else torch.nn.functional.l1_loss
+    lossf = losses[loss]
     yt, step = torch.from_numpy(y).to(device), 0
     for bs in batch_schedule(epochs, batch_size, growth):
         order = rng.permutation(X.shape[0])
@@ -224,7 +232,7 @@ def run_sparse_mlp(run_dir, # run folder
                    use_name:bool=True, use_num:bool=True, use_cat:bool=True, # extra input blocks
                    epochs:int=8, batch_size:int=32, growth:float=1.4, lr:float=3e-3, # training schedule
                    hidden:str="256,64,64", # layer widths (comma-separated)
-                   loss:str="huber", huber_delta:float=0.5, # "huber" or "l1"
+                   loss:str="huber", huber_delta:float=0.5, # "huber", "l1" or "smape"
                    n_seeds:int=3, # networks per fold
                    n_threads:int=1, # torch threads
                    out_name:str="sparse_mlp", # model folder in the run
@@ -246,8 +254,7 @@ def run_sparse_mlp(run_dir, # run folder
         names = tuple(knn_spaces.split(",")); unit = unit_inputs(tr, te)
         nbs = functools.cache(lambda: stage_neighbours(inp, folds, 2 * max(ks), True, True, names, name_knn=True, kind="flat", use_gpu="auto" if dev != "cpu" else False, seed=seed))
         ff = lambda f: fold_knn_features(nbs(), y, folds, holdout=f, ks=ks, unit=unit)
-        spaces = space_vectors(inp["blocks_train"], inp["blocks_test"], inp["has_image_train"], inp["has_image_test"], names)
-        feat |= {"knn_spaces": list(spaces) + ["tfidf", "name"], "knn_ks": list(ks)}  # the names `stage_neighbours` gives, in its order
+        feat |= {"knn_spaces": neighbour_space_names(inp, True, True, names, True), "knn_ks": list(ks)}  # the names `stage_neighbours` gives, in its order
     key = stable_hash(feat | fit | {"seed": seed, "ids": stable_hash([tr.sample_id.tolist(), folds.tolist(), te.sample_id.tolist()]), "device": dev})
     oof, test, scores, reused = cv_sparse_mlp(Xtr, Xte, y, folds, out/"units"/key, n_seeds, seed, on_unit, ff, device=dev, **fit)
     m = {"oof_smape": smape_log(y, oof), "fold_smape": scores, "n_features": Xtr.shape[1], "nnz_per_row": Xtr.nnz / max(Xtr.shape[0], 1),
