@@ -98,10 +98,18 @@ def test_oof_rows_never_see_their_fold(real_dir, tmp_path, monkeypatch):
     assert smape_log(y, oof) > 0.9 * base, (smape_log(y, oof), base)
 
 
-def test_learns_on_the_twin(tmp_path, twin_small):
-    m = smlp.run_sparse_mlp(tmp_path, str(twin_small), **(SMALL | {"n_seeds": 1, "epochs": 4}))
+@pytest.mark.parametrize("loss", ["huber", "smape"])
+def test_learns_on_the_twin(tmp_path, twin_small, loss):
+    m = smlp.run_sparse_mlp(tmp_path, str(twin_small), **(SMALL | {"n_seeds": 1, "epochs": 4, "loss": loss}))
     train = pd.read_parquet(tmp_path/"preprocessed"/"train.parquet"); y = train.log_price.to_numpy()
-    assert m["oof_smape"] < 0.8 * smape_log(y, np.full(len(y), np.median(y)))
+    assert m["loss"] == loss and m["oof_smape"] < 0.8 * smape_log(y, np.full(len(y), np.median(y)))
+
+
+def test_smape_loss_is_the_metric_on_real_prices(real_dir):
+    import torch
+    tr, _ = real_frames(real_dir); y = tr.price.to_numpy(float); p = y * np.random.default_rng(0).lognormal(0, 0.8, len(y))
+    got = smlp.smape_loss(torch.tensor(np.log(p)), torch.tensor(np.log(y))).item() * 100
+    assert got == pytest.approx(smape_log(np.log1p(y), np.log1p(p)), rel=1e-9)
 
 
 def test_bad_input(tmp_path, real_run, real_dir):
