@@ -14,7 +14,7 @@ Writes bench/LEARNING_CURVE.md: per fraction the mean (min-max over `--reps` dra
 lgbm / peer, and the change in test SMAPE per doubling of the rows (least squares on log2 rows). Runs on demand, never in CI.
 """
 from __future__ import annotations
-import argparse, math, sys, tempfile, time
+import argparse, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -44,9 +44,11 @@ def fit_lgbm(inp:dict, p:dict, seed:int, tmp:Path) -> tuple[np.ndarray, np.ndarr
     "Stage 04's LightGBM (profile values `p`, one seed): OOF and test log1p predictions."
     params = lgbm_params(p["objective"], seed, p["n_threads"], p["huber_delta"], learning_rate=p["learning_rate"],
                          num_leaves=p["num_leaves"], min_data_in_leaf=p["min_data_in_leaf"])
-    fit_lgbm_stage(inp, tmp/"lgbm", True, p["svd_dims"], tuple(p["spaces"].split(",")), tuple(int(k) for k in str(p["ks"]).split(",")),
-                   p["lam"], p["knn_index"], False, params, p["num_boost_round"], p["early_stopping"], seed, p["tfidf_knn"],
-                   p["tfidf_svd"], parse_range(p["tfidf_knn_char"]), p["tfidf_knn_max_df"], p["unit_price_knn"], p["name_knn"], 1)
+    fit_lgbm_stage(inp, tmp/"lgbm", use_knn=True, svd_dims=p["svd_dims"], knn_space_names=tuple(p["spaces"].split(",")),
+                   ks=tuple(int(k) for k in str(p["ks"]).split(",")), lam=p["lam"], knn_index=p["knn_index"], use_gpu=False, params=params,
+                   num_boost_round=p["num_boost_round"], early_stopping=p["early_stopping"], seed=seed, tfidf_knn=p["tfidf_knn"],
+                   tfidf_svd=p["tfidf_svd"], tfidf_char=parse_range(p["tfidf_knn_char"]), tfidf_max_df=p["tfidf_knn_max_df"],
+                   unit_price=p["unit_price_knn"], name_knn=p["name_knn"], n_seeds=1)
     return pd.read_parquet(tmp/"lgbm/oof.parquet").pred.to_numpy(), pd.read_parquet(tmp/"lgbm/test.parquet").pred.to_numpy()
 
 
