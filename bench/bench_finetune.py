@@ -57,7 +57,9 @@ def main():
     data = {"x": enc["x"], "mask": enc["mask"], "num": torch.zeros(n, 4), "cat": torch.zeros(n, 1, dtype=torch.long)}
     torch.manual_seed(0)
     model = ft.FinetuneRegressor(ft.TopEncoder(base, a.n_train_layers), 4, [3], y_mean=2.7, y_std=0.9)
-    _, t_train, c_train = timed(lambda: ft.train_model(model, data, y, epochs=a.epochs, batch_size=a.batch_size, device=dev))
+    p = ft.FinetuneParams.smoke(model_name=a.model, max_len=a.max_len, n_train_layers=a.n_train_layers, epochs=a.epochs, batch_size=a.batch_size,
+                                device=dev)  # the stage's smoke settings otherwise (its optimiser and loss)
+    _, t_train, c_train = timed(lambda: ft.train_model(model, data, y, p, device=dev))
     if dev.startswith("cuda"): torch.cuda.synchronize()
     _, t_inf, c_inf = timed(lambda: ft.predict(model, data, 256, dev))
     if dev.startswith("cuda"): torch.cuda.synchronize()

@@ -43,7 +43,8 @@ def one(work: Path, name: str, src_run: Path, data_dir: str, actors: int, cpus: 
         t = time.perf_counter(); embed.ray_start("", cpus); start_s = time.perf_counter() - t
         kw = dict(ray=True, ray_actors=actors, ray_cpus=cpus)
     t = time.perf_counter()
-    man = embed.run_embed(run, data_dir, image_encoder="", cache_dir=str(cache), progress=False, log=lambda m: None, **kw)
+    p = embed.EmbedParams.smoke(run_dir=str(run), data_dir=data_dir, image_encoder="", cache_dir=str(cache), **kw)  # the stage's smoke values otherwise
+    man = embed.run_embed(p, progress=False, log=lambda m: None)
     return {"wall_s": time.perf_counter() - t, "start_s": start_s, "manifest": str(man)}
 
 

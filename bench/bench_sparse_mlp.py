@@ -13,27 +13,25 @@ A whole stage costs about `fold_seconds x folds x n_seeds + feature_seconds`, pl
 profile), the neighbour search once (~15-20 s on the dev set); the dense neighbour columns themselves are left out here.
 """
 from __future__ import annotations
-import argparse, json, platform, shutil, tempfile, time
+import argparse, dataclasses, json, platform, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
-import yaml
 
+from spam_llms.config import resolve_stage
 from spam_llms.core import smape_log
 from spam_llms.gbm import load_inputs, with_catalog
-from spam_llms.sparse_mlp import fit_sparse_mlp, predict_sparse_mlp, sparse_inputs
+from spam_llms.sparse_mlp import SparseMlpParams, fit_sparse_mlp, predict_sparse_mlp, sparse_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATURE_KEYS = ("text_col", "max_features", "min_df", "char_ngrams", "use_name", "use_num", "use_cat")
 FIT_KEYS = ("epochs", "batch_size", "growth", "lr", "hidden", "loss", "huber_delta")
 
 
-def profile(name: str, sets: list[str]) -> dict:
-    "The stage's parameters of configs/<name>/04b_sparse_mlp.yaml with --set overrides."
-    cfg = yaml.safe_load((ROOT/f"configs/{name}/04b_sparse_mlp.yaml").read_text()) or {}
-    for s in sets:
-        k, v = s.split("=", 1); cfg[k] = yaml.safe_load(v) if k != "hidden" else v
-    return cfg
+def profile(name: str, sets: list[str], run: dict) -> SparseMlpParams:
+    "The stage's parameters as a chain run resolves them for profile `name` (its files, then --set key=value), with the run values."
+    resolved = resolve_stage(ROOT/"nbs"/"04b_sparse_mlp.ipynb", ROOT/"configs", name, run=run, sets=dict(s.split("=", 1) for s in sets))
+    return SparseMlpParams(**{k: s.value for k, s in resolved.items()})
 
 
 def main():
@@ -47,24 +45,23 @@ def main():
     ap.add_argument("--out", default=str(ROOT/"bench/_work/bench_sparse_mlp.json"))
     a = ap.parse_args()
 
-    cfg = profile(a.config, a.set); torch.set_num_threads(a.threads)
     run_dir = a.run_dir or tempfile.mkdtemp(prefix="bench_smlp_")
+    p = profile(a.config, a.set, dict(run_dir=run_dir, data_dir=a.data, seed=a.seed, device="cpu")); torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
     inp = load_inputs(run_dir, a.data, seed=a.seed, with_blocks=False)
     inp = with_catalog(inp, run_dir, a.data, item_name=True); tr, te = inp["train"], inp["test"]
     t1 = time.perf_counter()
-    Xtr, Xte = sparse_inputs(tr, te, **{k: cfg[k] for k in FEATURE_KEYS if k in cfg})
+    Xtr, Xte = sparse_inputs(tr, te, **{k: getattr(p, k) for k in FEATURE_KEYS})
     t2, c2 = time.perf_counter(), time.process_time()
-    fit = {k: cfg[k] for k in FIT_KEYS if k in cfg}
-    if "hidden" in fit: fit["hidden"] = tuple(int(h) for h in str(fit["hidden"]).split(","))
+    fit = {k: getattr(p, k) for k in FIT_KEYS} | {"hidden": tuple(int(h) for h in str(p.hidden).split(","))}
     y, folds = tr.log_price.to_numpy(float), tr.fold.to_numpy()
     trn, va = np.flatnonzero(folds != folds.min()), np.flatnonzero(folds == folds.min()); mu = y[trn].mean()
     net = fit_sparse_mlp(Xtr[trn], y[trn] - mu, a.seed, **fit)
     t3, c3 = time.perf_counter(), time.process_time()
     p_va = predict_sparse_mlp(net, Xtr[va]) + mu; predict_sparse_mlp(net, Xte)
     t4 = time.perf_counter()
-    epochs = fit.get("epochs", 8)
-    res = {"config": a.config, "params": cfg, "threads": a.threads, "machine": platform.processor() or platform.machine(),
+    epochs = p.epochs
+    res = {"config": a.config, "params": dataclasses.asdict(p), "threads": a.threads, "machine": platform.processor() or platform.machine(),
            "train_rows": len(trn), "n_features": Xtr.shape[1], "nnz_per_row": round(Xtr.nnz / Xtr.shape[0], 1),
            "load_seconds": round(t1 - t0, 2), "feature_seconds": round(t2 - t1, 2), "fold_seconds": round(t3 - t2, 2), "fold_cpu_seconds": round(c3 - c2, 2),
            "train_rows_per_s": round(len(trn) * epochs / (t3 - t2), 1), "infer_rows_per_s": round((len(va) + Xte.shape[0]) / (t4 - t3), 1),

@@ -23,13 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 from run_scale import machine  # noqa: E402
 from spam_llms.core import smape_log  # noqa: E402
-from spam_llms.gbm import fit_lgbm_stage, lgbm_params, load_inputs, parse_range, tfidf_ridge_cv, with_catalog  # noqa: E402
-from spam_llms.pipeline import load_profile, notebook_parameters  # noqa: E402
+from spam_llms.config import resolve_stage  # noqa: E402
+from spam_llms.gbm import LgbmParams, fit_lgbm_stage, load_inputs, parse_range, tfidf_ridge_cv, with_catalog  # noqa: E402
 
 
-def stage_values(stage:str, profile:str="real") -> dict:
-    "A stage's parameter values: the notebook's defaults, then the profile's."
-    return {k: v for k, (_, v) in notebook_parameters(ROOT/f"nbs/{stage}.ipynb").items()} | load_profile(ROOT/"configs", profile, stage)
+def stage_params(profile:str="real") -> LgbmParams:
+    "Stage 04's parameter set as the profile resolves it (notebook defaults, then the profile chain)."
+    return LgbmParams(**{k: s.value for k, s in resolve_stage(ROOT/"nbs/04_lgbm_baseline.ipynb", ROOT/"configs", profile).items()})
 
 
 def subset(inp:dict, rows) -> dict:
@@ -40,15 +40,9 @@ def subset(inp:dict, rows) -> dict:
     return out
 
 
-def fit_lgbm(inp:dict, p:dict, seed:int, tmp:Path) -> tuple[np.ndarray, np.ndarray]:
-    "Stage 04's LightGBM (profile values `p`, one seed): OOF and test log1p predictions."
-    params = lgbm_params(p["objective"], seed, p["n_threads"], p["huber_delta"], learning_rate=p["learning_rate"],
-                         num_leaves=p["num_leaves"], min_data_in_leaf=p["min_data_in_leaf"])
-    fit_lgbm_stage(inp, tmp/"lgbm", use_knn=True, svd_dims=p["svd_dims"], knn_space_names=tuple(p["spaces"].split(",")),
-                   ks=tuple(int(k) for k in str(p["ks"]).split(",")), lam=p["lam"], knn_index=p["knn_index"], use_gpu=False, params=params,
-                   num_boost_round=p["num_boost_round"], early_stopping=p["early_stopping"], seed=seed, tfidf_knn=p["tfidf_knn"],
-                   tfidf_svd=p["tfidf_svd"], tfidf_char=parse_range(p["tfidf_knn_char"]), tfidf_max_df=p["tfidf_knn_max_df"],
-                   unit_price=p["unit_price_knn"], name_knn=p["name_knn"], n_seeds=1)
+def fit_lgbm(inp:dict, p:LgbmParams, seed:int, tmp:Path) -> tuple[np.ndarray, np.ndarray]:
+    "Stage 04's LightGBM (the profile's values, one seed, FAISS on the CPU): OOF and test log1p predictions."
+    fit_lgbm_stage(inp, tmp/"lgbm", p.but(seed=seed, lgbm_seeds=1, device="cpu"), use_knn=True)
     return pd.read_parquet(tmp/"lgbm/oof.parquet").pred.to_numpy(), pd.read_parquet(tmp/"lgbm/test.parquet").pred.to_numpy()
 
 
@@ -68,7 +62,7 @@ def main():
     a = ap.parse_args()
     data = Path(a.data).resolve(); run = Path(a.run) if a.run else ROOT/"outputs"/f"real_{data.name}"
     if not (data/"test_truth.csv").exists(): sys.exit(f"{data}/test_truth.csv is missing: the curve scores the test rows against it")
-    p4 = stage_values("04_lgbm_baseline")
+    p4 = stage_params("real")
     t0 = time.time()
     full = with_catalog(load_inputs(run, str(data), seed=a.seed, with_blocks=True), run, str(data), item_name=True)
     truth = pd.read_csv(data/"test_truth.csv").set_index("sample_id").price.reindex(full["test"].sample_id).to_numpy()
@@ -80,8 +74,8 @@ def main():
             inp = subset(full, keep); y = inp["train"].log_price.to_numpy(float)
             with tempfile.TemporaryDirectory() as d:
                 lo, lt = fit_lgbm(inp, p4, a.seed, Path(d))
-            po, pt, _ = tfidf_ridge_cv(inp["train"], inp["test"], "catalog_content", p4["tfidf_alpha"], p4["tfidf_max_features"], 2,
-                                       parse_range(p4["tfidf_char"]), a.seed)
+            po, pt, _ = tfidf_ridge_cv(inp["train"], inp["test"], "catalog_content", p4.tfidf_alpha, p4.tfidf_max_features, 2,
+                                       parse_range(p4.tfidf_char), a.seed)
             r = {"fraction": frac, "rep": rep, "rows": len(keep), "lgbm_oof": smape_log(y, lo), "lgbm_test": smape_log(np.log1p(truth), lt),
                  "tfidf_oof": smape_log(y, po.pred), "tfidf_test": smape_log(np.log1p(truth), pt.pred)}
             rows.append(r); print({k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()}, flush=True)

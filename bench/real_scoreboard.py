@@ -1,18 +1,27 @@
 #!/usr/bin/env python
-"""Real-data scoreboard: the chain (profile `real`) on each real data folder, the same models on the twin, bench/REAL.md.
+"""Real-data scoreboard: the chain (profile `real`) on each real data folder, the same models on the twin; writes
+bench/REAL.md and bench/real.json (the one source of the README's results table and of 00c_synth's real scores).
 
     .venv/bin/python bench/real_scoreboard.py ../shared/realdata/amazon2025_dev        # real dev set + the twin
     .venv/bin/python bench/real_scoreboard.py DIR1 DIR2 --no-twin
-    .venv/bin/python bench/real_scoreboard.py ../shared/realdata/amazon2025_dev --collect-only   # rewrite REAL.md only
+    .venv/bin/python bench/real_scoreboard.py ../shared/realdata/amazon2025_dev --collect-only   # rewrite from outputs/
+    .venv/bin/python bench/real_scoreboard.py ../shared/realdata/amazon2025_dev --collect-only \\
+        --real-run outputs/real --twin-run outputs/default        # collect runs that ./run_all.sh already made
 
 Each folder runs `spam_run --data DIR --profile real --run real_<folder>` (a folder with `test_truth.csv` gets every
 model and the blend scored on its test rows). The twin runs the same profile without `--data` (a dev-set-sized twin,
 configs/real/twin.yaml) and without its image block (`--set 02_embed.image_encoder=`), because the real runs here are
 text-only (image links unreachable offline): like is compared with like.
+`--collect-only` runs nothing: it reads outputs/real_<folder> and outputs/real_twin_<profile>, or the run folders named
+by `--real-run DIR` (once per data folder, in order) and `--twin-run DIR` (any twin run, e.g. the quick start's
+outputs/default: its blend and oracle floor are what the README shows for the twin).
 REAL.md: per model OOF and test SMAPE, the in-chain peers (TF-IDF + Ridge `tfidf`, TF-IDF -> SVD -> LightGBM
 `peer_svd_lgbm`), the blend before/after calibration, blend / best peer, seconds and peak memory per stage, and each
 model's OOF rank on the twin beside its rank on the first real folder, with Kendall's tau between the two rankings.
-A "## Notes" section already in REAL.md (written by hand) is kept when the file is regenerated. Runs on demand, never in CI.
+A "## Notes" section already in REAL.md (written by hand) is kept when the file is regenerated.
+real.json (beside REAL.md, written atomically): the same numbers, machine-readable, with the run folders, their commit and
+date, the machine and this command; then README.md is regenerated from nbs/index.ipynb (scripts/make_readme.py).
+Runs on demand, never in CI.
 """
 import argparse, json, math, os, subprocess, sys, time
 from pathlib import Path
@@ -20,9 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent))
 from run_scale import machine  # noqa: E402
+from spam_llms.core import atomic_path  # noqa: E402
 from spam_llms.synth import ranking_agreement  # noqa: E402
 
 PEERS = {"tfidf": "TF-IDF word+char -> Ridge (log1p)", "peer_svd_lgbm": "TF-IDF -> SVD -> LightGBM"}
+SCHEMA = 1
 
 def spam_run(run:str, data:str|None, profile:str, seed:int, extra:list, force:bool) -> Path:
     "One chain run into outputs/<run>/ (stages already complete with the same parameters are skipped)."
@@ -33,25 +44,55 @@ def spam_run(run:str, data:str|None, profile:str, seed:int, extra:list, force:bo
     print(f"{run}: {time.time() - t0:.0f}s", flush=True)
     return ROOT/"outputs"/run
 
+def _git_commit(folder:Path) -> str|None:
+    "Short commit of the checkout that holds `folder` (None outside a git checkout)."
+    r = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=folder, capture_output=True, text=True)
+    return r.stdout.strip() or None if r.returncode == 0 else None
+
 def collect(run_dir:Path) -> dict:
-    "Seconds, peak memory and the submission stage's per-model OOF / test SMAPE of one run."
+    "Seconds, peak memory, the submission stage's per-model OOF / test SMAPE and where the run came from."
+    run_dir = Path(run_dir).resolve()
     chain = json.loads((run_dir/"chain.json").read_text())
     marks = {m.stem: json.loads(m.read_text()) for m in sorted((run_dir/".stages").glob("*.json"))}  # the run that made each stage
     seconds = {"data": chain["seconds"].get("data", 0.0)} | {s: marks[s]["seconds"] for s in chain["seconds"] if s in marks}
-    sub = json.loads((run_dir/"submission/metrics.json").read_text())
-    return {"seconds": seconds, "peak_mb": {s: marks[s]["peak_mb"] for s in seconds if s in marks}, "oof": sub["models"], "test": sub.get("test_smape", {}),
+    sub_path = run_dir/"submission/metrics.json"; sub = json.loads(sub_path.read_text())
+    embed = marks.get("02_embed", {}).get("params", {})
+    return {"run_dir": str(run_dir), "commit": _git_commit(run_dir),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(sub_path.stat().st_mtime)),
+            "profile": chain.get("profile"), "tuned": chain.get("tuned", []), "seed": chain.get("seed"), "device": chain.get("device"),
+            "data_dir": chain.get("data_dir"),
+            "image_encoder": embed.get("image_encoder"), "seconds": seconds,
+            "peak_mb": {s: marks[s]["peak_mb"] for s in seconds if s in marks}, "oof": sub["models"], "test": sub.get("test_smape", {}),
             "weights": sub.get("weights", {}), "sub": sub, "n_train": sub["n_train"], "n_test": sub["n_test"]}
+
+def rerun_command(r:dict) -> str:
+    "The ./run_all.sh line that makes this run again (from its chain.json; the data folder relative to this checkout)."
+    data = r.get("data_dir") or ""
+    inside = not data or Path(data).resolve() == Path(r["run_dir"])/"data"
+    parts = ["./run_all.sh"] + ([] if inside else ["--data", os.path.relpath(Path(data).resolve(), ROOT)])
+    if r.get("profile") != "default": parts += ["--profile", str(r["profile"])]
+    if Path(r["run_dir"]).name != r.get("profile"): parts += ["--run", Path(r["run_dir"]).name]
+    if r.get("tuned"): parts += ["--tuned", ",".join(r["tuned"])]
+    if r.get("device") not in (None, "auto"): parts += ["--device", str(r["device"])]
+    if r.get("seed") not in (None, 42): parts += ["--seed", str(r["seed"])]
+    return " ".join(parts)
 
 def ranking(scores:dict, names:list) -> dict:
     "Rank (1 = best, lowest SMAPE) of each named model."
     order = sorted(names, key=lambda n: scores[n]); return {n: order.index(n) + 1 for n in names}
+
+def best_peer(r:dict) -> str|None:
+    "The in-chain peer with the lowest test SMAPE (lowest OOF where the test rows have no truth)."
+    peers = [p for p in PEERS if p in r["oof"]]
+    if not peers: return None
+    return min(peers, key=lambda p: (r["test"].get(p, math.inf), r["oof"][p])) if any(p in r["test"] for p in peers) else min(peers, key=r["oof"].get)
 
 def fmt(x, bold=False) -> str:
     if x is None: return "n/a"
     return f"**{x:.2f}**" if bold else f"{x:.2f}"
 
 def model_rows(r:dict) -> list:
-    s = r["sub"]; best_peer = min((r["test"].get(p) for p in PEERS if p in r["test"]), default=None)
+    s = r["sub"]; bp = best_peer(r); bp_test = r["test"].get(bp) if bp else None
     rows = ["| model | OOF SMAPE | test SMAPE | blend weight |", "|---|---:|---:|---:|"]
     for n in sorted(r["oof"], key=r["oof"].get):
         tag = f" (peer: {PEERS[n]})" if n in PEERS else ""
@@ -61,8 +102,8 @@ def model_rows(r:dict) -> list:
     if cal: rows.append(f"| blend + log shift {cal['shift']:+.3f} ({'applied' if cal['applied'] else 'not applied'}) | "
                         f"{fmt(cal['oof_smape_after'])} | {fmt(s.get('blend_test_smape_calibrated'))} | |")
     rows.append(f"| **submission (final blend)** | {fmt(s['blend_oof_smape'], True)} | {fmt(s.get('blend_test_smape'), True)} | |")
-    if best_peer and s.get("blend_test_smape"): rows += ["", f"Blend / best peer on test: {s['blend_test_smape']:.2f} / {best_peer:.2f} = "
-                                                           f"**{s['blend_test_smape'] / best_peer:.3f}**."]
+    if bp_test and s.get("blend_test_smape"): rows += ["", f"Blend / best peer on test: {s['blend_test_smape']:.2f} / {bp_test:.2f} = "
+                                                        f"**{s['blend_test_smape'] / bp_test:.3f}**."]
     return rows
 
 def stage_rows(runs:dict) -> list:
@@ -73,31 +114,74 @@ def stage_rows(runs:dict) -> list:
     rows.append("| **total** | " + " | ".join(f"**{sum(r['seconds'].values()):,.1f}** ({sum(r['seconds'].values()) / 60:.1f} min) | " for r in runs.values()) + " |")
     return rows
 
+def all_oof(r:dict) -> dict: "Every model's OOF SMAPE and the blend's."; return r["oof"] | {"blend": r["sub"]["blend_oof_smape"]}
+
+def twin_words(t:dict) -> str:
+    "What the twin run was, in words."
+    img = "image block off" if not t.get("image_encoder") else f"image encoder {t['image_encoder']}"
+    return f"{t['n_train']:,} + {t['n_test']:,} synthetic rows, profile `{t['profile']}`, {img}"
+
 def write_real(runs:dict, twin:dict|None, cmdline:str, path:Path):
     old = path.read_text() if path.exists() else ""
     notes = old.split("\n## Notes", 1)[1] if "\n## Notes" in old else None
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    L = ["# Real-data scoreboard", "", f"Produced by: `{cmdline}`  ", f"Machine: {machine()}  ",
-         f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {head}  ",
-         "Profile: `real` (configs/real/). OOF = 5-fold out-of-fold SMAPE on the train rows; test = SMAPE of the test predictions "
+    first = next(iter(runs.values()))
+    L = ["# Real-data scoreboard", "", f"Produced by: `{cmdline}` (machine-readable: `{path.with_name('real.json').name}`)  ",
+         f"Machine: {machine()}  ",
+         f"Runs: " + "; ".join(f"{n} {r['date']}, commit {r['commit']}" for n, r in runs.items()) +
+         (f"; twin {twin['date']}, commit {twin['commit']}" if twin else "") + "  ",
+         f"Profile: `{first['profile']}` (configs/{first['profile']}/). OOF = 5-fold out-of-fold SMAPE on the train rows; test = SMAPE of the test predictions "
          "against `test_truth.csv`. Lower is better. Small data (5.6k rows) puts absolute SMAPE ~10 points above leaderboard numbers: "
          "compare models with each other.", ""]
     for name, r in runs.items():
         L += [f"## {name}: {r['n_train']:,} train + {r['n_test']:,} test rows", ""] + model_rows(r) + [""]
     L += ["## Seconds and peak memory per stage", ""] + stage_rows(runs | ({"twin": twin} if twin else {})) + [""]
     if twin:
-        first = next(iter(runs)); r = runs[first]
-        real_all = r["oof"] | {"blend": r["sub"]["blend_oof_smape"]}; twin_all = twin["oof"] | {"blend": twin["sub"]["blend_oof_smape"]}
+        name = next(iter(runs)); real_all, twin_all = all_oof(runs[name]), all_oof(twin)
         ra = ranking_agreement(twin_all, real_all); tau, common = ra["tau"], ra["models"]; rt, rr = ranking(twin_all, common), ranking(real_all, common)
-        L += [f"## Twin vs real: do they rank the models alike? ({first})", "",
-              f"The twin: {twin['n_train']:,} + {twin['n_test']:,} synthetic rows, same profile, image block off (the real runs are text-only).", "",
+        L += [f"## Twin vs real: do they rank the models alike? ({name})", "",
+              f"The twin: {twin_words(twin)}" + (" (the real runs are text-only)." if not twin.get("image_encoder") else
+                                                  "; the real runs are text-only (images unreachable offline), so only the twin's models see images."), "",
               "| model | twin OOF | twin rank | real OOF | real rank |", "|---|---:|---:|---:|---:|"]
         for n in sorted(common, key=rr.get): L.append(f"| {n} | {twin_all[n]:.2f} | {rt[n]} | {real_all[n]:.2f} | {rr[n]} |")
         g_t, g_r = ra["gap_a"], ra["gap_b"]  # TF-IDF peer minus towers, NaN where either is missing
         L += ["", f"Kendall's tau (twin vs real OOF ranking, {len(common)} models incl. the blend): **{tau:.2f}**" +
               (f"; TF-IDF peer minus towers: twin {g_t:+.2f}, real {g_r:+.2f}." if not math.isnan(g_t + g_r) else "."), ""]
     if notes is not None: L.append("## Notes" + notes.rstrip("\n"))
-    path.write_text("\n".join(L) + "\n"); print(f"wrote {path}", flush=True)
+    with atomic_path(path) as t: t.write_text("\n".join(L) + "\n")
+    print(f"wrote {path}", flush=True)
+
+def _run_record(r:dict) -> dict:
+    "One run in real.json: where it came from, every model's OOF / test SMAPE and blend weight, the blend, time and memory."
+    s = r["sub"]; bp = best_peer(r); cal = s.get("calibration") or {}
+    models = {n: {"oof": r["oof"][n], "test": r["test"].get(n), "weight": r["weights"].get(n, 0.0)} for n in sorted(r["oof"], key=r["oof"].get)}
+    blend = {"oof": s["blend_oof_smape"], "test": s.get("blend_test_smape"), "mode": s.get("mode"),
+             "oof_uncalibrated": s.get("blend_oof_smape_uncalibrated"), "test_uncalibrated": s.get("blend_test_smape_uncalibrated"),
+             "calibration": {k: cal[k] for k in ("shift", "applied", "oof_smape_after") if k in cal} or None}
+    ratio = blend["test"] / r["test"][bp] if bp and blend["test"] is not None and r["test"].get(bp) else None
+    return {k: r[k] for k in ("run_dir", "commit", "date", "profile", "tuned", "seed", "device", "image_encoder", "n_train", "n_test")} | {
+        "rerun": rerun_command(r),
+        "models": models, "best_single": min(models, key=lambda n: (models[n]["oof"], n)), "peers": {p: PEERS[p] for p in PEERS if p in models},
+        "best_peer": bp, "blend": blend, "blend_over_best_peer_test": ratio, "oracle": s.get("oracle_smape"),
+        "seconds": r["seconds"], "chain_seconds": round(sum(r["seconds"].values()), 1),
+        "peak_mb": r["peak_mb"], "peak_mb_max": max(r["peak_mb"].values(), default=None)}
+
+def scoreboard_json(runs:dict, twin:dict|None, cmdline:str) -> dict:
+    "Everything the README and 00c_synth read: the real runs (first = the dev set they quote), the twin, their agreement."
+    out = {"schema": SCHEMA, "command": cmdline, "collected": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+           "machine": {"description": machine(), "cores": os.cpu_count()},
+           "dev": next(iter(runs)), "real": {n: _run_record(r) for n, r in runs.items()}, "twin": None, "agreement": None}
+    if twin:
+        out["twin"] = _run_record(twin) | {"description": twin_words(twin)}
+        ra = ranking_agreement(all_oof(twin), all_oof(next(iter(runs.values()))))
+        out["agreement"] = {"real": out["dev"], "tau": ra["tau"], "n_models": ra["n_models"], "models": ra["models"],
+                            "peer_minus_towers_twin": None if math.isnan(ra["gap_a"]) else ra["gap_a"],
+                            "peer_minus_towers_real": None if math.isnan(ra["gap_b"]) else ra["gap_b"]}
+    return out
+
+def write_json(obj:dict, path:Path):
+    "real.json, atomically (a reader never sees half a file)."
+    with atomic_path(path) as t: t.write_text(json.dumps(obj, indent=1) + "\n")
+    print(f"wrote {path}", flush=True)
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -105,16 +189,25 @@ if __name__ == "__main__":
     ap.add_argument("--profile", default="real"); ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--no-twin", action="store_true", help="skip the twin run and the ranking comparison")
     ap.add_argument("--force", action="store_true", help="rerun every stage"); ap.add_argument("--out", default=str(ROOT/"bench/REAL.md"))
-    ap.add_argument("--collect-only", action="store_true", help="rebuild REAL.md from existing outputs/real_* runs")
+    ap.add_argument("--collect-only", action="store_true", help="run nothing: read existing run folders (outputs/real_*, or --real-run / --twin-run)")
+    ap.add_argument("--real-run", action="append", default=[], metavar="DIR", help="with --collect-only: the run folder of each data folder, in order")
+    ap.add_argument("--twin-run", metavar="DIR", help="with --collect-only: the twin's run folder (default outputs/real_twin_<profile>)")
+    ap.add_argument("--no-readme", action="store_true", help="do not regenerate README.md from nbs/index.ipynb afterwards")
     a, extra = ap.parse_known_args()
+    if (a.real_run or a.twin_run) and not a.collect_only: ap.error("--real-run / --twin-run name existing runs: use them with --collect-only")
+    if a.real_run and len(a.real_run) != len(a.data): ap.error(f"{len(a.data)} data folder(s) but {len(a.real_run)} --real-run folder(s)")
     cmdline = "python bench/real_scoreboard.py " + " ".join(sys.argv[1:])
     runs = {}
-    for d in a.data:
+    for i, d in enumerate(a.data):
         run = f"real_{Path(d).resolve().name}"
-        runs[Path(d).resolve().name] = collect(ROOT/"outputs"/run if a.collect_only else spam_run(run, str(Path(d).resolve()), a.profile, a.seed, extra, a.force))
+        run_dir = Path(a.real_run[i]) if a.real_run else ROOT/"outputs"/run
+        runs[Path(d).resolve().name] = collect(run_dir if a.collect_only else spam_run(run, str(Path(d).resolve()), a.profile, a.seed, extra, a.force))
         write_real(runs, None, cmdline, Path(a.out))
     twin = None
     if not a.no_twin:
         run = f"real_twin_{a.profile}"
-        twin = collect(ROOT/"outputs"/run if a.collect_only else spam_run(run, None, a.profile, a.seed, ["--set", "02_embed.image_encoder=", *extra], a.force))
+        twin = collect(Path(a.twin_run or ROOT/"outputs"/run) if a.collect_only else
+                       spam_run(run, None, a.profile, a.seed, ["--set", "02_embed.image_encoder=", *extra], a.force))
     write_real(runs, twin, cmdline, Path(a.out))
+    write_json(scoreboard_json(runs, twin, cmdline), Path(a.out).with_name("real.json"))
+    if not a.no_readme: subprocess.run([sys.executable, str(ROOT/"scripts/make_readme.py")], check=True, cwd=ROOT)

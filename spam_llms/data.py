@@ -4,7 +4,7 @@
 
 # %% ../nbs/00b_data.ipynb #501adc30
 from __future__ import annotations
-import hashlib, io, os, re, time, warnings, urllib.parse
+import csv, hashlib, io, os, re, time, warnings, urllib.parse
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np
@@ -14,8 +14,8 @@ from tqdm.auto import tqdm
 from .core import atomic_path
 
 # %% auto #0
-__all__ = ['REQUIRED', 'MAX_IMAGE_PIXELS', 'DataError', 'read_challenge_csv', 'load_challenge', 'image_filename', 'is_remote',
-           'resolve_local', 'download_images', 'open_image']
+__all__ = ['REQUIRED', 'MAX_IMAGE_PIXELS', 'DataError', 'csv_parse_message', 'read_challenge_csv', 'load_challenge',
+           'image_filename', 'is_remote', 'resolve_local', 'download_images', 'open_image']
 
 # %% ../nbs/00b_data.ipynb #8ef7fb83
 class DataError(ValueError):
@@ -63,6 +63,21 @@ def _check_price(df:pd.DataFrame, path):
                         f"finite number > 0 ({int(bad.sum())} bad row(s)); fix or drop those rows")
     return price.astype("float64")
 
+# %% ../nbs/00b_data.ipynb #053d1ef3
+def _last_record_line(text:str) -> int:
+    "1-based line where the text's last CSV record starts."
+    r, ends = csv.reader(io.StringIO(text)), [0]
+    for _ in r: ends.append(r.line_num)
+    return ends[-2] + 1 if len(ends) > 1 else 1
+
+def csv_parse_message(path, text:str, err:Exception) -> str:
+    "What to tell the user when pandas cannot tokenize a challenge CSV: the file, the line, the likely cause."
+    msg = str(err).strip().splitlines()[-1]
+    if "EOF inside string" in msg:
+        return (f"{path}: line {_last_record_line(text)}: a quoted field opens there and is never closed (the file ends inside it: "
+                "a cut-off download or an unbalanced quote); close the quote or remove that row")
+    return f"{path}: not a readable CSV ({msg}); check the quoting and the number of fields on that line"
+
 # %% ../nbs/00b_data.ipynb #b68eeb79
 def read_challenge_csv(path, # train.csv or test.csv
                        split:str|None=None, # "train" or "test"; guessed from the `price` column when None
@@ -72,8 +87,9 @@ def read_challenge_csv(path, # train.csv or test.csv
     if not path.exists(): raise DataError(f"{path}: file not found")
     text = _decode(path.read_bytes(), path)
     if not text.strip(): raise DataError(f"{path}: file is empty; expected a header line and data rows")
-    df = pd.read_csv(io.StringIO(text), dtype={"catalog_content": str, "image_link": str, "sample_id": str, "price": str},
-                     keep_default_na=False, na_values=[])
+    try: df = pd.read_csv(io.StringIO(text), dtype={"catalog_content": str, "image_link": str, "sample_id": str, "price": str},
+                          keep_default_na=False, na_values=[])
+    except pd.errors.ParserError as e: raise DataError(csv_parse_message(path, text, e)) from None
     split = split or ("train" if "price" in df.columns else "test")
     _check_columns(df, path, split)
     if len(df) == 0: raise DataError(f"{path}: header only, no data rows")
@@ -89,6 +105,8 @@ def load_challenge(data_dir, # folder holding train.csv and test.csv
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Read and validate `train.csv` and `test.csv` of a data folder."
     d = Path(data_dir)
+    if d.is_file(): raise DataError(f"{d}: is a file; expected a folder holding train.csv and test.csv (pass the folder, e.g. --data {d.parent})")
+    if not d.is_dir(): raise DataError(f"{d}: no such folder; expected a folder holding train.csv and test.csv")
     train, test = read_challenge_csv(d/"train.csv", "train"), read_challenge_csv(d/"test.csv", "test")
     both = np.intersect1d(train.sample_id, test.sample_id)
     if len(both): raise DataError(f"{d}: {len(both)} sample_id(s) appear in both train.csv and test.csv, e.g. {int(both[0])}; "

@@ -4,17 +4,20 @@
 
 # %% ../nbs/00_eda.ipynb #aef4a7e1
 from __future__ import annotations
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 import numpy as np
 import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
+from .config import StageParams
 from .core import RunPaths, save_json, atomic_path
 
 # %% auto #0
 __all__ = ['price_split_stats', 'plot_price_distributions', 'duplicate_spread', 'duplicate_summary', 'unit_counts',
-           'text_length_stats', 'plot_eda_extras', 'run_eda']
+           'text_length_stats', 'plot_eda_extras', 'run_eda', 'EdaParams']
 
 # %% ../nbs/00_eda.ipynb #5948bf74
 def price_split_stats(prices, # raw prices
@@ -111,3 +114,14 @@ def run_eda(train:pd.DataFrame, # validated train rows
     save_json({"n_train": len(train), "price_mean": train.price.mean(), "price_median": train.price.median(), "price_max": train.price.max(),
                "price_skew": float(train.price.skew()), "p99": float(np.quantile(train.price, 0.99))}, out/"metrics.json")
     return tables
+
+# %% ../nbs/00_eda.ipynb #f28e1c98
+@dataclass(frozen=True)
+class EdaParams(StageParams):
+    "Parameters of 00_eda: the parameters cell's names and types."
+    stage: ClassVar[str] = "00_eda"
+    run_dir: str # run folder (absolute when run by run_all.sh)
+    data_dir: str # folder with train.csv and test.csv; empty means the synthetic twin in run_dir/data
+    seed: int # seed of the twin when this notebook builds it
+    n_train: int # twin size when built here (smoke)
+    n_test: int # twin test rows when built here

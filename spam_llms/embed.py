@@ -7,20 +7,23 @@ from __future__ import annotations
 import contextlib, functools, hashlib, io, json, os, shutil, time, warnings
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
+from .config import RunParams
 from .core import RunPaths, atomic_path, load_json, resolve_device, save_json, stable_hash
 from .data import download_images, open_image
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'INT8_SCHEME', 'ACTIVATION_OPS', 'OFFLINE', 'SLOT_BLOCKS', 'image_paths', 'file_signature',
-           'fingerprint', 'decode_images', 'Encoder', 'resolve_precision', 'ort_session', 'onnx_session',
-           'activation_fed_matmuls', 'quantize_int8', 'RowSessions', 'tiny_test_models', 'model_signature',
-           'get_encoder', 'sort_order', 'prefetch', 'embed_splits', 'embed_split', 'ray_start', 'remote_encoder',
-           'EncoderActor', 'cache_entry', 'default_cache_dir', 'read_inputs', 'plan_blocks', 'run_embed', 'load_blocks',
-           'ensure_embeddings', 'block_signal', 'plot_blocks']
+__all__ = ['PRECISIONS', 'INT8_SCHEME', 'ACTIVATION_OPS', 'OFFLINE', 'SLOT_BLOCKS', 'ENSURE_DEFAULTS', 'image_paths',
+           'file_signature', 'fingerprint', 'decode_images', 'Encoder', 'resolve_precision', 'ort_session',
+           'onnx_session', 'activation_fed_matmuls', 'quantize_int8', 'RowSessions', 'tiny_test_models',
+           'model_signature', 'get_encoder', 'sort_order', 'prefetch', 'embed_splits', 'embed_split', 'ray_start',
+           'remote_encoder', 'EncoderActor', 'cache_entry', 'default_cache_dir', 'read_inputs', 'plan_blocks',
+           'EmbedParams', 'run_embed', 'load_blocks', 'ensure_embeddings', 'block_signal', 'plot_blocks']
 
 # %% ../nbs/02_embed.ipynb #6b9db2e2
 def image_paths(links, # the image_link column (relative paths, file:// URIs or URLs)
@@ -775,40 +778,44 @@ def _has_image_file(blocks:dict, split:str, imgs, rows, out:Path) -> str:
     if src: return _link(src["files"]["has_image"], out/f"has_image_{split}.npy")
     _save_npy(np.array([imgs[i] is not None for i in rows], bool), out/f"has_image_{split}.npy"); return str(out/f"has_image_{split}.npy")
 
+# %% ../nbs/02_embed.ipynb #66f41e6f
+@dataclass(frozen=True)
+class EmbedParams(RunParams):
+    "Parameters of 02_embed: the parameters cell's names and types."
+    stage: ClassVar[str] = "02_embed"
+    text_encoder: str # minilm (offline) or a sentence-transformers id/folder, e.g. Qwen/Qwen3-Embedding-4B ('' = none)
+    image_encoder: str # efficientnet-lite0 (offline) or a transformers image model id/folder ('' = none)
+    joint_encoder: str # a CLIP/SigLIP id/folder for the joint_text/joint_image blocks ('' = none)
+    image_size: int # image side for efficientnet-lite0
+    max_tokens: int # text truncation in tokens (raise it for a large text encoder)
+    precision: str # auto (bf16/fp16 on CUDA, int8 text + fp32 image on CPU) | fp32 | fp16 | bf16 | int8
+    batch_size: int # rows per forward pass; 0 picks 64 text / 32 image on CPU, 4x that on CUDA
+    chunk_rows: int # rows per resumable chunk (a kill loses at most one chunk per encoder)
+    workers: int # image decoding threads; 0 picks min(4, cores)
+    ray: bool # embed on Ray Data actors instead of this process (a local Ray unless ray_address is set)
+    ray_address: str # '' starts a local Ray; 'auto' or 'ray://<head>:10001' joins a running cluster (implies ray)
+    ray_actors: int # encoder actors; 0 means one per GPU on CUDA and one per CPU otherwise
+    ray_cpus: int # CPUs a local Ray may use; 0 means all cores
+    cache_dir: str # shared embedding cache; '' means outputs/embeddings
+
 # %% ../nbs/02_embed.ipynb #fdd99756
-def run_embed(run_dir, # the run folder (reads preprocessed/, writes embeddings/)
-              data_dir:str="", # the data folder image links are resolved in; "" = {run_dir}/data (the twin)
-              text_encoder:str="minilm", # text slot: 'minilm' or a sentence-transformers id / folder ('' = none)
-              image_encoder:str="efficientnet-lite0", # image slot: 'efficientnet-lite0' or a transformers id / folder
-              joint_encoder:str="", # joint slot: a CLIP/SigLIP-style id / folder ('' = none)
-              image_size:int=224, # image side for efficientnet-lite0
-              batch_size:int=0, # rows per forward; 0 = per encoder and device
-              device:str="auto", # auto | cpu | cuda[:N]
-              cache_dir:str="", # shared cache; "" = outputs/embeddings
-              chunk_rows:int=512, # rows per resumable chunk
-              max_tokens:int=64, # text truncation in tokens
-              precision:str="auto", # auto | fp32 | fp16 | bf16
-              workers:int=0, # image decoding threads; 0 = min(4, cores)
-              ray:bool=False, # embed on Ray Data actors (a local Ray, or the cluster at ray_address) instead of this process
-              ray_address:str="", # '' = a local Ray started here; 'auto' / 'ray://<head>:10001' = a running cluster (implies ray)
-              ray_actors:int=0, # encoder actors; 0 = one per GPU on CUDA, one per CPU otherwise
-              ray_cpus:int=0, # CPUs a local Ray may use; 0 = all cores
+def run_embed(p:EmbedParams, # the stage's parameters (reads {run_dir}/preprocessed/, writes {run_dir}/embeddings/)
               progress:bool=True, # tqdm bars
               log=print, # where one-line messages go
              ) -> Path:
     "Embed the run's preprocessed splits with each configured encoder (only what the cache lacks); returns the manifest path."
-    t0, paths, device = time.time(), RunPaths(Path(run_dir).expanduser().resolve()), resolve_device(device)
-    data = Path(data_dir).expanduser().resolve() if data_dir else paths.data
-    cache = Path(cache_dir).expanduser().resolve() if cache_dir else default_cache_dir(paths.root)
-    out, engine = paths.embeddings, dict(address=ray_address, cpus=ray_cpus, actors=ray_actors) if ray or ray_address else None
-    encs = plan_blocks(text_encoder, image_encoder, joint_encoder, log, device=device, image_size=image_size, max_tokens=max_tokens,
-                       precision=precision, onnx_dir=cache/"onnx", batch_size=batch_size)
-    workers, blocks, ids_files, has_files = workers or min(4, os.cpu_count() or 1), {}, {}, {}
-    inputs = {s: _split_inputs(run_dir, s, data, cache, any(e.modality == "image" for e in encs.values()), progress) for s in ("train", "test")}
+    t0, paths, device = time.time(), RunPaths(Path(p.run_dir).expanduser().resolve()), resolve_device(p.device)
+    data = Path(p.data_dir).expanduser().resolve() if p.data_dir else paths.data
+    cache = Path(p.cache_dir).expanduser().resolve() if p.cache_dir else default_cache_dir(paths.root)
+    out, engine = paths.embeddings, dict(address=p.ray_address, cpus=p.ray_cpus, actors=p.ray_actors) if p.ray or p.ray_address else None
+    encs = plan_blocks(p.text_encoder, p.image_encoder, p.joint_encoder, log, device=device, image_size=p.image_size, max_tokens=p.max_tokens,
+                       precision=p.precision, onnx_dir=cache/"onnx", batch_size=p.batch_size)
+    workers, blocks, ids_files, has_files = p.workers or min(4, os.cpu_count() or 1), {}, {}, {}
+    inputs = {s: _split_inputs(p.run_dir, s, data, cache, any(e.modality == "image" for e in encs.values()), progress) for s in ("train", "test")}
     for b, e in list(encs.items()):  # block by block, both splits at once: one model load (one Ray actor pool) per block
         if b not in encs: continue  # a joint half dropped with its twin
         r = _embed_block(e, {s: (ids, texts if e.modality == "text" else imgs) for s, (ids, texts, imgs) in inputs.items()},
-                         cache, chunk_rows, workers, progress, out, log, engine)
+                         cache, p.chunk_rows, workers, progress, out, log, engine)
         if r is None: encs, blocks = ({k: v for k, v in d.items() if not k.startswith("joint")} for d in (encs, blocks))
         else: blocks[b] = r
     for split, (ids, _, imgs) in inputs.items():
@@ -816,8 +823,8 @@ def run_embed(run_dir, # the run folder (reads preprocessed/, writes embeddings/
         has_files[split] = _has_image_file(blocks, split, imgs, range(len(ids)), out)
     report = {b: {s: {k: v for k, v in r.items() if k != "files"} for s, r in reps.items()} for b, reps in blocks.items()}
     extra = {"engine": {"ray": engine is not None, **(engine or {})}, "seconds": round(time.time() - t0, 2),
-             "params": dict(data_dir=str(data), text_encoder=text_encoder, image_encoder=image_encoder, joint_encoder=joint_encoder,
-                            image_size=image_size, max_tokens=max_tokens, precision=precision, device=device, cache_dir=str(cache))}
+             "params": dict(data_dir=str(data), text_encoder=p.text_encoder, image_encoder=p.image_encoder, joint_encoder=p.joint_encoder,
+                            image_size=p.image_size, max_tokens=p.max_tokens, precision=p.precision, device=device, cache_dir=str(cache))}
     save_json(_metrics(report, device), out/"metrics.json")
     return save_json(_manifest(blocks, has_files, ids_files, report, extra), out/"manifest.json")
 
@@ -857,6 +864,10 @@ def _manifest_current(man_path:Path, run_dir) -> bool:
         return True
     except Exception: return False  # unreadable, moved, or made elsewhere: rebuild
 
+# what a stage that runs alone embeds with where no earlier manifest names the encoders: the offline ones, in this process
+ENSURE_DEFAULTS = dict(text_encoder="minilm", image_encoder="efficientnet-lite0", joint_encoder="", image_size=224, max_tokens=64, precision="auto",
+                       batch_size=0, chunk_rows=512, workers=0, ray=False, ray_address="", ray_actors=0, ray_cpus=0, cache_dir="")
+
 def ensure_embeddings(run_dir, # the run folder
                       data_dir:str="", # folder with train.csv/test.csv; "" = the synthetic twin in {run_dir}/data
                       n_train:int=400, n_test:int=200, # twin size when one has to be built
@@ -871,7 +882,8 @@ def ensure_embeddings(run_dir, # the run folder
     try: p = load_json(man)["params"]  # a stale manifest's encoders are kept
     except Exception: p = {}
     keep = {k: p[k] for k in ("text_encoder", "image_encoder", "joint_encoder", "image_size", "max_tokens", "precision") if k in p}
-    return run_embed(run_dir, data_dir, device=device, progress=False, **keep)
+    run = dict(run_dir=run_dir, data_dir=data_dir, seed=seed, device=device, n_train=n_train, n_test=n_test)
+    return run_embed(EmbedParams(**run, **(ENSURE_DEFAULTS | keep)), progress=False)
 
 # %% ../nbs/02_embed.ipynb #2eccc91c
 def block_signal(manifest_path, # the run's manifest

@@ -5,7 +5,9 @@
 # %% ../nbs/03b_finetune.ipynb #9c010e04
 from __future__ import annotations
 import os, json, math, time, hashlib, copy
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 import numpy as np
 import pandas as pd
 import torch
@@ -14,14 +16,16 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
+from .config import RunParams
 from .core import smape_log, seed_everything, resolve_device, atomic_path, save_json, RunPaths, stable_hash
 from .gbm import load_inputs, save_model_outputs, feature_columns, cv_predict
 from .towers import torch_threads
 
 # %% auto #0
-__all__ = ['LOSSES', 'encoder_path', 'load_encoder', 'tokenize', 'layer_stack', 'cache_states', 'TopEncoder', 'tabular_arrays',
-           'FinetuneRegressor', 'param_groups', 'lr_lambda', 'predict', 'train_model', 'FoldLimitReached', 'save_fold',
-           'load_fold', 'encoder_inputs', 'fit_finetune', 'run_finetune']
+__all__ = ['LOSSES', 'TRAIN_KEYS', 'encoder_path', 'load_encoder', 'tokenize', 'layer_stack', 'cache_states', 'TopEncoder',
+           'tabular_arrays', 'FinetuneRegressor', 'param_groups', 'lr_lambda', 'predict', 'FinetuneParams',
+           'train_model', 'FoldLimitReached', 'save_fold', 'load_fold', 'encoder_inputs', 'fit_finetune',
+           'run_finetune']
 
 # %% ../nbs/03b_finetune.ipynb #63ceda86
 def encoder_path(name:str, # "minilm" (the bundled all-MiniLM-L6-v2), a transformers model id or a local folder
@@ -199,35 +203,56 @@ def predict(model:FinetuneRegressor, # a trained model
         with _autocast(device): out.append(model(_float(x), m, num, cat).float().cpu())
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 
+# %% ../nbs/03b_finetune.ipynb #bc6a79a0
+@dataclass(frozen=True)
+class FinetuneParams(RunParams):
+    "Parameters of 03b_finetune: the parameters cell's names and types."
+    stage: ClassVar[str] = "03b_finetune"
+    model_name: str # encoder: minilm (bundled all-MiniLM-L6-v2) or a transformers id or local folder
+    text_col: str # document: text (01 encoder text) or catalog_content (raw)
+    max_len: int # tokens per document
+    n_train_layers: int # top encoder layers trained (lower ones cached once); -1 trains all
+    epochs: int # passes over each fold's training rows
+    batch_size: int # rows per micro-batch
+    grad_accum: int # micro-batches per optimizer step
+    lr: float # peak learning rate of the top encoder layer
+    head_lr: float # peak learning rate of the head
+    layer_decay: float # learning-rate factor per layer going down
+    weight_decay: float # AdamW weight decay
+    warmup: float # share of steps warming up linearly
+    schedule: str # decay after warmup: cosine or linear
+    loss: str # l1 or smooth_l1 on log1p price
+    beta: float # SmoothL1 switch point in log1p units
+    clip: float # gradient-norm clip (0 is none)
+    head_dim: int # hidden width of the head
+    cat_dim: int # largest category embedding width
+    dropout: float # head dropout
+    cache_batch_size: int # rows per forward pass when caching and predicting
+    n_threads: int # torch CPU threads (0 is all available)
+    keep_cache: bool # keep the lower-layer state cache on disk for reruns
+    max_new_folds: int # stop after this many newly trained folds (0 is no limit)
+
 # %% ../nbs/03b_finetune.ipynb #3f378450
+TRAIN_KEYS = ("epochs", "batch_size", "grad_accum", "lr", "head_lr", "layer_decay", "weight_decay", "warmup", "schedule", "loss", "beta", "clip")  # what train_model reads
+
 def train_model(model:FinetuneRegressor, # fresh model for one fold
                 data:dict, # training inputs {"x", "mask", "num", "cat"}
                 y, # training log1p prices
-                epochs:int=2, # passes over the training rows
-                batch_size:int=32, # rows per micro-batch
-                grad_accum:int=1, # micro-batches per optimizer step
-                lr:float=1e-4, # peak learning rate of the top encoder layer
-                head_lr:float=1e-3, # peak learning rate of the head
-                layer_decay:float=0.9, # learning-rate factor per layer going down
-                weight_decay:float=0.01, # AdamW weight decay
-                warmup:float=0.1, # share of steps warming up
-                schedule:str="cosine", # cosine | linear
-                loss:str="smooth_l1", # l1 | smooth_l1 on log1p price
-                beta:float=0.1, # SmoothL1 switch point, log1p units
-                clip:float=1.0, # gradient-norm clip (0 = none)
-                seed:int=42, # fixes shuffling and dropout
+                p:FinetuneParams, # the stage's parameters; the fit reads those named in TRAIN_KEYS
+                seed:int=42, # fixes shuffling and dropout (a fold's: p.seed + fold)
                 device:str="cpu", # torch device
                 progress:bool=False, # tqdm bar over steps
                ) -> dict:
     "Fit a model in place for a fixed number of epochs; returns timings and the loss curve."
+    epochs, batch_size, grad_accum, loss, beta, clip = p.epochs, p.batch_size, p.grad_accum, p.loss, p.beta, p.clip
     if loss not in LOSSES: raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     t0, gen = time.perf_counter(), torch.Generator().manual_seed(seed); torch.manual_seed(seed)
     y = torch.as_tensor(np.asarray(y, np.float32)); n = len(y); model.to(device).train()
     per_epoch = math.ceil(n / batch_size); steps = max(1, epochs * math.ceil(per_epoch / grad_accum))
-    opt = torch.optim.AdamW(param_groups(model, lr, head_lr, layer_decay, weight_decay))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(steps, warmup, schedule))
+    opt = torch.optim.AdamW(param_groups(model, p.lr, p.head_lr, p.layer_decay, p.weight_decay))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(steps, p.warmup, p.schedule))
     scaler = torch.amp.GradScaler("cuda", enabled=str(device).startswith("cuda") and not torch.cuda.is_bf16_supported())
-    crit = (lambda p, t: F.l1_loss(p, t)) if loss == "l1" else (lambda p, t: F.smooth_l1_loss(p, t, beta=beta))
+    crit = (lambda a, t: F.l1_loss(a, t)) if loss == "l1" else (lambda a, t: F.smooth_l1_loss(a, t, beta=beta))
     curve, bar = [], tqdm(total=epochs * per_epoch, desc="train", leave=False, disable=not progress)
     for epoch in range(epochs):
         perm, tot = torch.randperm(n, generator=gen), 0.0
@@ -237,7 +262,7 @@ def train_model(model:FinetuneRegressor, # fresh model for one fold
             scaler.scale(l / grad_accum).backward(); tot += float(l.detach()) * len(idx); bar.update()
             if (b + 1) % grad_accum == 0 or b + 1 == per_epoch:
                 scaler.unscale_(opt)
-                if clip: nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], clip)
+                if clip: nn.utils.clip_grad_norm_([w for g in opt.param_groups for w in g["params"]], clip)
                 scaler.step(opt); scaler.update(); opt.zero_grad(set_to_none=True); sched.step()
         curve.append(tot / n)
     bar.close(); secs = time.perf_counter() - t0
@@ -300,62 +325,48 @@ def encoder_inputs(tok, base:nn.Module, # tokenizer and full encoder from `load_
 def fit_finetune(train:pd.DataFrame, # preprocessed train rows (text, num_*, cat_*, log_price, fold)
                  test:pd.DataFrame, # preprocessed test rows
                  out_dir, # model folder: fold checkpoints, predictions, metrics, state cache
-                 model_name:str="minilm", # encoder: minilm (bundled) | transformers id | local folder
-                 text_col:str="text", # document column of the frames
-                 max_len:int=48, # tokens per document
-                 n_train_layers:int=1, # top encoder layers trained; -1 = all (embeddings too)
-                 epochs:int=2, batch_size:int=32, grad_accum:int=1, # passes, rows per micro-batch, micro-batches per step
-                 lr:float=1e-4, head_lr:float=1e-3, layer_decay:float=0.9, weight_decay:float=0.01, # AdamW
-                 warmup:float=0.1, schedule:str="cosine", # warmup share and decay shape
-                 loss:str="smooth_l1", beta:float=0.1, clip:float=1.0, # training loss, SmoothL1 beta, gradient clip
-                 head_dim:int=256, cat_dim:int=8, dropout:float=0.1, # head width, category embedding width, head dropout
-                 cache_batch_size:int=128, # rows per forward pass when caching and predicting
-                 seed:int=42, # fold k trains with seed + k
-                 device:str="auto", # auto | cpu | cuda
-                 n_threads:int=1, # torch CPU threads (0 = all available)
-                 keep_cache:bool=True, # keep the lower-layer state cache on disk for reruns
-                 max_new_folds:int=0, # stop (FoldLimitReached) after training this many new folds; 0 = no limit
+                 p:FinetuneParams, # the stage's parameters (fold k trains with seed p.seed + k)
                  progress:bool=True, # tqdm bars
+                 on_fold=None, # optional on_fold(fold, valid_smape), see `cv_predict`
                 ) -> dict:
     "Cross-validate the fine-tuned encoder on the stored folds; write `oof.parquet`, `test.parquet`, `metrics.json`, fold checkpoints."
-    device, out = resolve_device(device), Path(out_dir); seed_everything(seed); t0 = time.perf_counter()
-    for c in [text_col, "log_price", "fold"]:
+    device, out = resolve_device(p.device), Path(out_dir); seed_everything(p.seed); t0 = time.perf_counter()
+    for c in [p.text_col, "log_price", "fold"]:
         if c not in train.columns: raise ValueError(f"fit_finetune: train frame has no column {c!r}; rerun preprocessing (01)")
-    with torch_threads(n_threads) as n_threads:
-        tok, base = load_encoder(model_name)
-        texts = train[text_col].tolist() + (test[text_col].tolist() if text_col in test.columns else [""] * len(test))
-        enc, cache_s = encoder_inputs(tok, base, texts, max_len, n_train_layers, out/"cache" if keep_cache else None, model_name,
-                                      cache_batch_size, device, progress)
+    with torch_threads(p.n_threads) as n_threads:
+        tok, base = load_encoder(p.model_name)
+        texts = train[p.text_col].tolist() + (test[p.text_col].tolist() if p.text_col in test.columns else [""] * len(test))
+        enc, cache_s = encoder_inputs(tok, base, texts, p.max_len, p.n_train_layers, out/"cache" if p.keep_cache else None, p.model_name,
+                                      p.cache_batch_size, device, progress)
         tab_tr, tab_te, cards = tabular_arrays(train, test); n = len(train)
         data = {"x": enc["x"], "mask": enc["mask"], "num": torch.from_numpy(np.vstack([tab_tr["num"], tab_te["num"]])),
                 "cat": torch.from_numpy(np.vstack([tab_tr["cat"], tab_te["cat"]]))}
         rows = lambda idx: {k: v[idx] for k, v in data.items()}
         y, folds = train.log_price.to_numpy(np.float64), train.fold.to_numpy()
-        fit_kw = dict(epochs=epochs, batch_size=batch_size, grad_accum=grad_accum, lr=lr, head_lr=head_lr, layer_decay=layer_decay,
-                      weight_decay=weight_decay, warmup=warmup, schedule=schedule, loss=loss, beta=beta, clip=clip)
-        model_kw = dict(cat_dim=cat_dim, head_dim=head_dim, dropout=dropout)
-        settings = dict(fit_kw, **model_kw, model_name=model_name, text_col=text_col, max_len=max_len, n_train_layers=n_train_layers,
-                        seed=seed, rows=_digest(train.sample_id), test_rows=_digest(test.sample_id), y=_digest(np.round(y, 6)),
+        fit_kw = {k: getattr(p, k) for k in TRAIN_KEYS}
+        model_kw = dict(cat_dim=p.cat_dim, head_dim=p.head_dim, dropout=p.dropout)
+        settings = dict(fit_kw, **model_kw, model_name=p.model_name, text_col=p.text_col, max_len=p.max_len, n_train_layers=p.n_train_layers,
+                        seed=p.seed, rows=_digest(train.sample_id), test_rows=_digest(test.sample_id), y=_digest(np.round(y, 6)),
                         folds=_digest(folds), texts=_digest(texts))
         log, state = {}, {"new": 0}
         def fit(k, tr, va):
             key = stable_hash(dict(settings, fold=int(k))); path = out/f"fold{k}.safetensors"
             done = load_fold(path, key)
             if done is not None: log[int(k)] = {"resumed": True}; return done
-            if max_new_folds and state["new"] >= max_new_folds: raise FoldLimitReached(f"stopped after {state['new']} new fold(s); rerun to resume")
-            torch.manual_seed(seed + int(k))
-            model = FinetuneRegressor(TopEncoder(copy.deepcopy(base), n_train_layers), data["num"].shape[1], cards,
+            if p.max_new_folds and state["new"] >= p.max_new_folds: raise FoldLimitReached(f"stopped after {state['new']} new fold(s); rerun to resume")
+            torch.manual_seed(p.seed + int(k))
+            model = FinetuneRegressor(TopEncoder(copy.deepcopy(base), p.n_train_layers), data["num"].shape[1], cards,
                                       y_mean=float(y[tr].mean()), y_std=float(max(y[tr].std(), 1e-3)), **model_kw)
-            h = train_model(model, rows(tr), y[tr], seed=seed + int(k), device=device, progress=progress, **fit_kw)
-            t1 = time.perf_counter(); vp = predict(model, rows(va), cache_batch_size, device)
-            tp = predict(model, rows(np.arange(n, n + len(test))), cache_batch_size, device)
+            h = train_model(model, rows(tr), y[tr], p, seed=p.seed + int(k), device=device, progress=progress)
+            t1 = time.perf_counter(); vp = predict(model, rows(va), p.cache_batch_size, device)
+            tp = predict(model, rows(np.arange(n, n + len(test))), p.cache_batch_size, device)
             h["infer_rows_per_s"] = (len(va) + len(test)) / max(time.perf_counter() - t1, 1e-9)
             save_fold(path, model, vp, tp, {"key": key, "fold": int(k), "settings": settings})
             state["new"] += 1; log[int(k)] = {k2: v for k2, v in h.items()}
             return vp, tp
-        oof, test_pred, scores = cv_predict(fit, y, folds, len(test), desc="finetune folds")
-        n_trainable = sum(p.numel() for p in FinetuneRegressor(TopEncoder(copy.deepcopy(base), n_train_layers), data["num"].shape[1], cards,
-                                                             **model_kw).parameters() if p.requires_grad)
+        oof, test_pred, scores = cv_predict(fit, y, folds, len(test), desc="finetune folds", on_fold=on_fold)
+        n_trainable = sum(w.numel() for w in FinetuneRegressor(TopEncoder(copy.deepcopy(base), p.n_train_layers), data["num"].shape[1], cards,
+                                                             **model_kw).parameters() if w.requires_grad)
     trained = [v for v in log.values() if not v.get("resumed")]
     m = dict(oof_smape=smape_log(y, oof), fold_smape=scores, settings=settings, device=device, n_threads=n_threads,
              n_trainable_params=n_trainable, cache_seconds=round(cache_s, 1), folds=log, seconds=round(time.perf_counter() - t0, 1),
@@ -365,21 +376,18 @@ def fit_finetune(train:pd.DataFrame, # preprocessed train rows (text, num_*, cat
                               pd.DataFrame({"sample_id": test.sample_id, "pred": test_pred}), m)
 
 # %% ../nbs/03b_finetune.ipynb #bbaad4ba
-def run_finetune(run_dir, # run folder
-                 data_dir:str="", # challenge data; "" = the twin in {run_dir}/data
-                 n_train:int=400, n_test:int=200, seed:int=42, # twin size and seed when inputs must be built
-                 device:str="auto", # auto | cpu | cuda
-                 text_col:str="text", # "text" (01's encoder text) or "catalog_content" (the raw CSV text)
+def run_finetune(p:FinetuneParams, # the stage's parameters
                  out_name:str="finetune", # model folder in the run
-                 **kw, # fit_finetune settings: model_name, max_len, n_train_layers, epochs, lr, ...
+                 progress:bool=True, # tqdm bars
+                 on_fold=None, # optional on_fold(fold, valid_smape), see `cv_predict`
                 ) -> dict:
     "The stage: load the run's preprocessed rows, cross-validate the fine-tuned encoder, write `{run_dir}/{out_name}/`."
-    inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, with_blocks=False); tr, te = inp["train"], inp["test"]
-    if text_col == "catalog_content":
+    inp = load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, with_blocks=False); tr, te = inp["train"], inp["test"]
+    if p.text_col == "catalog_content":
         from spam_llms.data import load_challenge
         from spam_llms.gbm import data_folder
-        raw = pd.concat(load_challenge(data_folder(run_dir, data_dir))).set_index("sample_id").catalog_content
+        raw = pd.concat(load_challenge(data_folder(p.run_dir, p.data_dir))).set_index("sample_id").catalog_content
         tr, te = tr.assign(catalog_content=raw.reindex(tr.sample_id).to_numpy()), te.assign(catalog_content=raw.reindex(te.sample_id).to_numpy())
-    out = RunPaths(run_dir).stage(out_name)
-    save_json(dict(kw, data_dir=data_dir, n_train=n_train, n_test=n_test, seed=seed, device=device, text_col=text_col), out/"params.json")
-    return fit_finetune(tr, te, out, text_col=text_col, seed=seed, device=device, **kw)
+    out = RunPaths(p.run_dir).stage(out_name)
+    save_json({k: v for k, v in asdict(p).items() if k != "run_dir"}, out/"params.json")
+    return fit_finetune(tr, te, out, p, progress, on_fold)

@@ -6,7 +6,9 @@
 from __future__ import annotations
 import os, json, time, functools
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # set before OpenMP loads: spinning threads crawl on a busy 2-core box
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -15,17 +17,19 @@ from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import Ridge
 from tqdm.auto import tqdm
+from .config import RunParams
 from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_preds, RunPaths
 from .knn import concat_spaces, oof_neighbours, knn_price_features, knn_unit_price_features, sparse_oof_neighbours, knn_regress
 
 # %% auto #0
-__all__ = ['feature_columns', 'align_blocks', 'load_inputs', 'parse_range', 'tfidf_matrix', 'cv_predict', 'tfidf_ridge_cv',
-           'data_folder', 'save_model_outputs', 'with_catalog', 'run_tfidf', 'image_block', 'reduce_blocks',
-           'drop_imageless_blocks', 'has_space', 'knn_spaces', 'search_spaces', 'fold_knn_features', 'text_column',
-           'tfidf_neighbours', 'tfidf_svd_features', 'lgbm_params', 'cv_lgbm', 'cv_lgbm_seeds', 'feature_importance',
-           'plot_importance', 'build_base_features', 'stage_neighbours', 'unit_inputs', 'fit_lgbm_stage',
-           'neighbour_space_names', 'run_lgbm', 'knn_tfidf_cv', 'run_knn_tfidf', 'svd_lgbm_cv', 'run_peer_svd_lgbm',
-           'oracle_smape', 'compare_models']
+__all__ = ['PEER_SVD_RECIPE', 'feature_columns', 'align_blocks', 'load_inputs', 'parse_range', 'tfidf_matrix', 'cv_predict',
+           'tfidf_ridge_cv', 'data_folder', 'save_model_outputs', 'LgbmParams', 'with_catalog', 'run_tfidf',
+           'image_block', 'reduce_blocks', 'drop_imageless_blocks', 'has_space', 'knn_spaces', 'search_spaces',
+           'fold_knn_features', 'text_column', 'tfidf_neighbours', 'tfidf_svd_features', 'lgbm_params', 'cv_lgbm',
+           'cv_lgbm_seeds', 'feature_importance', 'plot_importance', 'build_base_features', 'stage_neighbours',
+           'unit_inputs', 'lgbm_features', 'save_boosters', 'fit_lgbm_stage', 'neighbour_space_names', 'run_lgbm',
+           'knn_tfidf_cv', 'run_knn_tfidf', 'svd_lgbm_cv', 'run_peer_svd_lgbm', 'run_lgbm_stage', 'oracle_smape',
+           'compare_models']
 
 # %% ../nbs/04_lgbm_baseline.ipynb #18a64d45
 def feature_columns(df:pd.DataFrame, # a preprocessed frame
@@ -96,6 +100,7 @@ def cv_predict(fit_fold, # (fold, train_rows, valid_rows) -> (valid_pred, test_p
                folds, # (n,) fold column
                n_test:int, # test rows
                desc:str="folds", # progress label
+               on_fold=None, # optional on_fold(fold, valid_smape), called after each fold (the search reports and prunes with it)
               ) -> tuple[np.ndarray, np.ndarray, list[float]]:
     "Out-of-fold predictions, fold-averaged test predictions and per-fold SMAPE."
     y, folds = np.asarray(y, float), np.asarray(folds)
@@ -107,6 +112,7 @@ def cv_predict(fit_fold, # (fold, train_rows, valid_rows) -> (valid_pred, test_p
         va = folds == k
         oof[va], t = fit_fold(k, np.flatnonzero(~va), np.flatnonzero(va))
         test += np.asarray(t) / len(ks); scores.append(smape_log(y[va], oof[va]))
+        if on_fold is not None: on_fold(k, scores[-1])
     return oof, test, scores
 
 # %% ../nbs/04_lgbm_baseline.ipynb #62216615
@@ -118,6 +124,7 @@ def tfidf_ridge_cv(train_df:pd.DataFrame, # rows with text, `log_price`, `fold`
                    min_df:int=2, # minimum document frequency
                    char_range=(2, 5), # char_wb n-gram range (None: words only)
                    seed:int=42, # solver seed
+                   on_fold=None, # optional on_fold(fold, valid_smape), see `cv_predict`
                   ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     "Cross-validated TF-IDF + Ridge on log1p price: OOF table, test table, metrics."
     Xtr, Xte = tfidf_matrix(train_df[text_col], test_df[text_col], max_features, min_df, char_range=char_range)
@@ -125,7 +132,7 @@ def tfidf_ridge_cv(train_df:pd.DataFrame, # rows with text, `log_price`, `fold`
     def fit(k, tr, va):
         m = Ridge(alpha=alpha, solver="sag", max_iter=2000, tol=1e-4, random_state=seed).fit(Xtr[tr], y[tr])
         return m.predict(Xtr[va]), m.predict(Xte)
-    oof, test, scores = cv_predict(fit, y, folds, len(test_df), desc="tfidf folds")
+    oof, test, scores = cv_predict(fit, y, folds, len(test_df), desc="tfidf folds", on_fold=on_fold)
     return (pd.DataFrame({"sample_id": train_df.sample_id, "pred": oof, "fold": folds}), pd.DataFrame({"sample_id": test_df.sample_id, "pred": test}),
             {"oof_smape": smape_log(y, oof), "fold_smape": scores, "n_features": Xtr.shape[1], "alpha": alpha, "text_col": text_col,
              "recipe": f"word(1-2)+char_wb{parse_range(char_range)} TF-IDF -> Ridge(alpha {alpha}) on log1p"})
@@ -140,6 +147,43 @@ def save_model_outputs(out_dir, oof:pd.DataFrame, test:pd.DataFrame, metrics:dic
     save_preds(oof, Path(out_dir)/"oof.parquet"); save_preds(test, Path(out_dir)/"test.parquet")
     save_json(metrics, Path(out_dir)/"metrics.json")
     return metrics
+
+# %% ../nbs/04_lgbm_baseline.ipynb #43bb2642
+@dataclass(frozen=True)
+class LgbmParams(RunParams):
+    "Parameters of 04_lgbm_baseline (LightGBM and the TF-IDF peers): the parameters cell's names and types."
+    stage: ClassVar[str] = "04_lgbm_baseline"
+    svd_dims: int # PCA components per embedding block
+    objective: str # LightGBM objective: huber | l1
+    huber_delta: float # Huber transition point in log1p units
+    spaces: str # kNN spaces (absent blocks skipped)
+    ks: str # neighbour counts for the price features
+    lam: float # distance-weight decay exp(-lam * cosine distance)
+    knn_index: str # FAISS index: flat (exact) | ivf | hnsw
+    tfidf_knn: bool # lgbm also gets neighbour features from the binary TF-IDF space
+    unit_price_knn: bool # lgbm also gets each space's neighbour unit-price estimates (price per unit x own quantity)
+    name_knn: bool # lgbm also gets neighbour features from the item names' binary TF-IDF space
+    lgbm_seeds: int # LightGBM runs averaged per model (seeds seed, seed+1, ...)
+    tfidf_svd: int # TF-IDF SVD components added to both LightGBM models (0 for none)
+    tfidf_knn_char: str # char_wb range lo,hi added to the TF-IDF neighbour space (empty for words only)
+    tfidf_knn_max_df: float # TF-IDF neighbour space drops n-grams in more than this share of documents (speed at scale)
+    n_threads: int # LightGBM threads (fixed: results are deterministic)
+    learning_rate: float # LightGBM learning rate
+    num_leaves: int # LightGBM leaves per tree
+    min_data_in_leaf: int # LightGBM minimum rows per leaf
+    num_boost_round: int # maximum trees per fold
+    early_stopping: int # patience on the fold's validation part
+    tfidf_peer: bool # train the TF-IDF + Ridge peer (model tfidf)
+    tfidf_alpha: float # Ridge strength of the TF-IDF peer
+    tfidf_max_features: int # TF-IDF vocabulary cap per analyzer
+    tfidf_char: str # char_wb n-gram range lo,hi of the TF-IDF peer
+    knn_tfidf: bool # train the TF-IDF neighbour model (model knn_tfidf)
+    knn_tfidf_k: int # neighbours in its weighted median
+    knn_tfidf_power: float # its weights: cosine to this power
+    peer_svd_lgbm: bool # train the TF-IDF SVD LightGBM peer (model peer_svd_lgbm)
+    peer_svd_dims: int # its SVD components (256 on real data)
+    peer_objective: str # its LightGBM objective
+    peer_learning_rate: float # its LightGBM learning rate
 
 # %% ../nbs/04_lgbm_baseline.ipynb #ba2a8d38
 def with_catalog(inp:dict, # from `load_inputs`
@@ -160,21 +204,17 @@ def with_catalog(inp:dict, # from `load_inputs`
         for s in ["train", "test"]: inp[s] = inp[s].assign(item_name=[parse_catalog(t)["item_name"] for t in inp[s].catalog_content])
     return inp
 
-def run_tfidf(run_dir, # run folder
-              data_dir:str="", # challenge data; "" = the twin in {run_dir}/data
-              n_train:int=400, n_test:int=200, seed:int=42, # twin size and seed when inputs must be built
-              alpha:float=1.0, # Ridge L2 strength
-              max_features:int=200_000, # vocabulary cap per analyzer
-              min_df:int=2, # minimum document frequency
-              text_col:str="catalog_content", # "catalog_content" (raw CSV text) or a preprocessed column such as "text"
+def run_tfidf(p:LgbmParams, # the stage's parameters (tfidf_alpha, tfidf_max_features, tfidf_char)
               out_name:str="tfidf", # model folder in the run
-              char_range:str="2,5", # char_wb n-gram range lo,hi ("" = words only)
+              text_col:str="catalog_content", # "catalog_content" (raw CSV text) or a preprocessed column such as "text"
+              on_fold=None, # optional on_fold(fold, valid_smape), see `cv_predict`
              ) -> dict:
     "TF-IDF + Ridge on the run's folds; writes `{run_dir}/{out_name}/` and returns its metrics."
-    t0 = time.time(); inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, with_blocks=False)
-    if text_col == "catalog_content": inp = with_catalog(inp, run_dir, data_dir)
-    oof, test, m = tfidf_ridge_cv(inp["train"], inp["test"], text_col, alpha, max_features, min_df, parse_range(char_range), seed)
-    return save_model_outputs(RunPaths(run_dir).stage(out_name), oof, test, m | {"seconds": round(time.time() - t0, 1)})
+    t0 = time.time(); inp = load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, with_blocks=False)
+    if text_col == "catalog_content": inp = with_catalog(inp, p.run_dir, p.data_dir)
+    oof, test, m = tfidf_ridge_cv(inp["train"], inp["test"], text_col, alpha=p.tfidf_alpha, max_features=p.tfidf_max_features,
+                                  char_range=parse_range(p.tfidf_char), seed=p.seed, on_fold=on_fold)
+    return save_model_outputs(RunPaths(p.run_dir).stage(out_name), oof, test, m | {"seconds": round(time.time() - t0, 1)})
 
 # %% ../nbs/04_lgbm_baseline.ipynb #f9e64cb9
 def image_block(name:str) -> bool: "Whether a block is image-derived (masked where there is no image)."; return "image" in name
@@ -317,6 +357,7 @@ def cv_lgbm(X_train:pd.DataFrame, # base features of training rows
             fold_features=None, # optional (fold) -> (train_extra, test_extra): per-fold feature tables (kNN)
             num_boost_round:int=3000, # maximum trees
             early_stopping:int=100, # patience, in trees
+            on_fold=None, # optional on_fold(fold, valid_smape), see `cv_predict`
            ) -> tuple[np.ndarray, np.ndarray, list[float], list[lgb.Booster]]:
     "Cross-validated LightGBM: OOF predictions, averaged test predictions, fold SMAPE, fold boosters."
     y, boosters = np.asarray(y, float), []
@@ -330,7 +371,7 @@ def cv_lgbm(X_train:pd.DataFrame, # base features of training rows
         b = lgb.train(params, dtr, num_boost_round, valid_sets=[dva], callbacks=[lgb.early_stopping(early_stopping, verbose=False)])
         boosters.append(b)
         return b.predict(Xtr.iloc[va], num_iteration=b.best_iteration), b.predict(Xte, num_iteration=b.best_iteration)
-    oof, test, scores = cv_predict(fit, y, folds, len(X_test), desc="lgbm folds")
+    oof, test, scores = cv_predict(fit, y, folds, len(X_test), desc="lgbm folds", on_fold=on_fold)
     return oof, test, scores, boosters
 
 # %% ../nbs/04_lgbm_baseline.ipynb #f2253b5e
@@ -338,7 +379,7 @@ def cv_lgbm_seeds(X_train:pd.DataFrame, X_test:pd.DataFrame, # base features, as
                   y, folds, # (n,) log1p targets and the fold column
                   params:dict, # from `lgbm_params`; its seed is the first run's
                   n_seeds:int=1, # runs averaged: seeds seed, seed+1, ... (different bagging and feature samples)
-                  **kw, # the rest of `cv_lgbm`'s arguments (cat_cols, fold_features, num_boost_round, early_stopping)
+                  **kw, # the rest of `cv_lgbm`'s arguments (cat_cols, fold_features, num_boost_round, early_stopping, on_fold)
                  ) -> tuple[np.ndarray, np.ndarray, list[float], list[list[lgb.Booster]]]:
     "`cv_lgbm` with `n_seeds` seeds, averaged in log space: OOF, test, the average's fold SMAPE, each seed's fold boosters."
     if n_seeds < 1: raise ValueError(f"n_seeds must be at least 1, got {n_seeds}")
@@ -413,47 +454,56 @@ def unit_inputs(tr:pd.DataFrame, te:pd.DataFrame, # preprocessed frames
     return {"log_qty": (tr.num_log_base_qty.to_numpy(float), te.num_log_base_qty.to_numpy(float)),
             "group": (tr.cat_unit_group.to_numpy(), te.cat_unit_group.to_numpy())}
 
+# %% ../nbs/04_lgbm_baseline.ipynb #b7d67b71
+def lgbm_features(inp:dict, # from `load_inputs` (plus `with_catalog` for the TF-IDF spaces)
+                  p:LgbmParams, # svd_dims, tfidf_svd, spaces, ks, lam, knn_index, and the tfidf_knn / name_knn / unit_price_knn switches
+                  use_knn:bool=True, # the embedding neighbour spaces
+                 ) -> tuple:
+    "One LightGBM model's inputs: (X_train, X_test, categorical columns, fold-wise neighbour features or None, neighbour spaces)."
+    tr, te = inp["train"], inp["test"]; y, folds = tr.log_price.to_numpy(float), tr.fold.to_numpy()
+    ks, tfidf_char = tuple(int(k) for k in str(p.ks).split(",")), parse_range(p.tfidf_knn_char)
+    Xtr, Xte, cats = build_base_features(inp, p.svd_dims, p.seed)
+    if p.tfidf_svd > 0:
+        ztr, zte = tfidf_svd_features(tr[text_column(tr)], te[text_column(te)], p.tfidf_svd, p.seed, tfidf_char)
+        Xtr, Xte = pd.concat([Xtr, ztr], axis=1), pd.concat([Xte, zte], axis=1)
+    use_gpu = "auto" if p.device != "cpu" and resolve_device(p.device) != "cpu" else False
+    nbs = stage_neighbours(inp, folds, 2 * max(ks), use_knn, p.tfidf_knn, tuple(p.spaces.split(",")), tfidf_char, p.tfidf_knn_max_df, p.name_knn,
+                           kind=p.knn_index, use_gpu=use_gpu, seed=p.seed)
+    unit = unit_inputs(tr, te) if p.unit_price_knn else None
+    ff = (lambda k: fold_knn_features(nbs, y, folds, holdout=k, ks=ks, lam=p.lam, unit=unit)) if nbs else None
+    return Xtr, Xte, cats, ff, list(nbs)
+
+# %% ../nbs/04_lgbm_baseline.ipynb #e2bb1c02
+def save_boosters(runs:list, # each seed's fold boosters, from `cv_lgbm_seeds`
+                  folds, out_dir) -> pd.Series:
+    "Write fold{k}.txt (the first seed's models; fold{k}_seed{j}.txt the others) and importance.csv; returns the importance."
+    for j, boosters in enumerate(runs):
+        for k, b in zip(np.unique(folds), boosters):
+            with atomic_path(Path(out_dir)/(f"fold{k}.txt" if j == 0 else f"fold{k}_seed{j}.txt")) as t: b.save_model(str(t))
+    imp = feature_importance([b for r in runs for b in r])
+    with atomic_path(Path(out_dir)/"importance.csv") as t: imp.rename("gain").to_csv(t, index_label="feature")
+    return imp
+
 def fit_lgbm_stage(inp:dict, # from `load_inputs`
                    out_dir, # model folder
-                   use_knn:bool=True, # add nested out-of-fold neighbour-price features (embedding spaces)
-                   svd_dims:int=16, # PCA components per block
-                   knn_space_names=("text", "image", "joint_text", "joint_image", "concat"), # neighbour spaces
-                   ks=(5, 20, 50), # neighbour counts
-                   lam:float=20.0, # distance-weight decay
-                   knn_index:str="flat", # "flat", "ivf" or "hnsw"
-                   use_gpu="auto", # FAISS on GPU when available
-                   params:dict|None=None, # LightGBM parameters (default `lgbm_params()`)
-                   num_boost_round:int=3000, early_stopping:int=100, seed:int=42,
-                   tfidf_knn:bool=False, # add the same nested features from the binary TF-IDF space
-                   tfidf_svd:int=0, # TF-IDF SVD components as features (0 = none)
-                   tfidf_char=None, # char_wb range of the TF-IDF space (None: words only)
-                   tfidf_max_df:float=1.0, # document-frequency cap of the TF-IDF space
-                   unit_price:bool=False, # add the neighbours' unit-price estimates (quantity num_log_base_qty, unit group cat_unit_group)
-                   name_knn:bool=False, # add the same nested features from the item names' binary TF-IDF space (column `item_name`)
-                   n_seeds:int=1, # LightGBM runs averaged (`cv_lgbm_seeds`)
+                   p:LgbmParams, # the stage's parameters
+                   use_knn:bool=True, # the embedding neighbour spaces (the TF-IDF / item-name ones follow p.tfidf_knn / p.name_knn)
+                   params:dict|None=None, # LightGBM parameters (default: `lgbm_params` from p)
+                   on_fold=None, # optional on_fold(fold, valid_smape), after each fold of each seed
                   ) -> tuple[dict, pd.Series]:
     "Train the fold models on loaded inputs, write predictions, models and metrics; returns (metrics, importance)."
-    t0, out = time.time(), Path(out_dir); params = params or lgbm_params(seed=seed)
-    tr, te = inp["train"], inp["test"]; y, folds = tr.log_price.to_numpy(float), tr.fold.to_numpy()
-    Xtr, Xte, cats = build_base_features(inp, svd_dims, seed); fold_features = None
-    if tfidf_svd > 0:
-        ztr, zte = tfidf_svd_features(tr[text_column(tr)], te[text_column(te)], tfidf_svd, seed, tfidf_char)
-        Xtr, Xte = pd.concat([Xtr, ztr], axis=1), pd.concat([Xte, zte], axis=1)
-    nbs = stage_neighbours(inp, folds, 2 * max(ks), use_knn, tfidf_knn, knn_space_names, tfidf_char, tfidf_max_df, name_knn, kind=knn_index, use_gpu=use_gpu, seed=seed)
-    unit = unit_inputs(tr, te) if unit_price else None
-    if nbs: fold_features = lambda k: fold_knn_features(nbs, y, folds, holdout=k, ks=ks, lam=lam, unit=unit)
-    oof, test, scores, runs = cv_lgbm_seeds(Xtr, Xte, y, folds, params, n_seeds, cat_cols=cats, fold_features=fold_features,
-                                            num_boost_round=num_boost_round, early_stopping=early_stopping)
-    for j, boosters in enumerate(runs):  # fold{k}.txt: the first seed's models; fold{k}_seed{j}.txt: the others
-        for k, b in zip(np.unique(folds), boosters):
-            with atomic_path(out/(f"fold{k}.txt" if j == 0 else f"fold{k}_seed{j}.txt")) as t: b.save_model(str(t))
-    boosters = [b for r in runs for b in r]; imp = feature_importance(boosters)
-    with atomic_path(out/"importance.csv") as t: imp.rename("gain").to_csv(t, index_label="feature")
-    m = {"oof_smape": smape_log(y, oof), "fold_smape": scores, "best_iterations": [b.best_iteration for b in runs[0]], "n_seeds": n_seeds,
-         "n_features": len(boosters[0].feature_name()), "use_knn": use_knn, "tfidf_knn": tfidf_knn, "unit_price": unit is not None and bool(nbs), "tfidf_svd": tfidf_svd, "tfidf_max_df": tfidf_max_df,
-         "svd_dims": svd_dims, "ks": list(ks), "lam": lam, "knn_spaces": list(nbs), "knn_index": knn_index, "params": params,
-         "seconds": round(time.time() - t0, 1)}
-    return save_model_outputs(out, pd.DataFrame({"sample_id": tr.sample_id, "pred": oof, "fold": folds}),
+    t0, tr, te = time.time(), inp["train"], inp["test"]; y, folds = tr.log_price.to_numpy(float), tr.fold.to_numpy()
+    params = params or lgbm_params(p.objective, p.seed, p.n_threads, p.huber_delta, learning_rate=p.learning_rate, num_leaves=p.num_leaves,
+                                   min_data_in_leaf=p.min_data_in_leaf)
+    Xtr, Xte, cats, ff, spaces = lgbm_features(inp, p, use_knn)
+    oof, test, scores, runs = cv_lgbm_seeds(Xtr, Xte, y, folds, params, p.lgbm_seeds, cat_cols=cats, fold_features=ff,
+                                            num_boost_round=p.num_boost_round, early_stopping=p.early_stopping, on_fold=on_fold)
+    imp = save_boosters(runs, folds, out_dir)
+    m = {"oof_smape": smape_log(y, oof), "fold_smape": scores, "best_iterations": [b.best_iteration for b in runs[0]], "n_seeds": p.lgbm_seeds,
+         "n_features": len(runs[0][0].feature_name()), "use_knn": use_knn, "tfidf_knn": p.tfidf_knn, "unit_price": p.unit_price_knn and bool(spaces),
+         "tfidf_svd": p.tfidf_svd, "tfidf_max_df": p.tfidf_knn_max_df, "svd_dims": p.svd_dims, "ks": [int(k) for k in str(p.ks).split(",")], "lam": p.lam,
+         "knn_spaces": spaces, "knn_index": p.knn_index, "params": params, "seconds": round(time.time() - t0, 1)}
+    return save_model_outputs(out_dir, pd.DataFrame({"sample_id": tr.sample_id, "pred": oof, "fold": folds}),
                               pd.DataFrame({"sample_id": te.sample_id, "pred": test}), m), imp
 
 # %% ../nbs/04_lgbm_baseline.ipynb #91c24b12
@@ -467,41 +517,18 @@ def neighbour_space_names(inp:dict, # from `load_inputs`
     return emb + ["tfidf"] * bool(tfidf_knn) + ["name"] * bool(name_knn)
 
 # %% ../nbs/04_lgbm_baseline.ipynb #ecaa85fb
-def run_lgbm(run_dir, # run folder
-             data_dir:str="", # challenge data; "" = the twin in {run_dir}/data
-             n_train:int=400, n_test:int=200, seed:int=42, # twin size and seed when inputs must be built
-             device:str="cpu", # embedding device when embeddings must be built
-             use_knn:bool=True, # add neighbour-price features
-             svd_dims:int=16, # PCA components per embedding block
-             objective:str="huber", # "huber" or "l1"
-             spaces:str="text,image,joint_text,joint_image,concat", # neighbour spaces (comma-separated)
-             ks:str="5,20,50", # neighbour counts (comma-separated)
-             lam:float=20.0, # distance-weight decay
-             knn_index:str="flat", # "flat", "ivf" or "hnsw"
-             n_threads:int=2, # LightGBM threads (fixed for determinism)
-             learning_rate:float=0.05, num_leaves:int=31, min_data_in_leaf:int=20, # main LightGBM knobs
-             num_boost_round:int=3000, early_stopping:int=100, # trees and patience
+def run_lgbm(p:LgbmParams, # the stage's parameters
+             use_knn:bool=True, # neighbour features (all spaces p asks for); False is the model lgbm_noknn
              out_name:str|None=None, # model folder; default "lgbm" or "lgbm_noknn"
-             tfidf_knn:bool=False, # with `use_knn`: also neighbour features in the binary TF-IDF space
-             tfidf_svd:int=0, # TF-IDF SVD components as features (0 = none)
-             tfidf_char:str="", # char_wb range lo,hi added to the TF-IDF words ("" = words only)
-             huber_delta:float=0.5, # Huber transition point (log1p units)
-             tfidf_max_df:float=1.0, # drop TF-IDF n-grams in more than this share of documents
-             unit_price_knn:bool=False, # with `use_knn`: also the neighbours' unit-price estimates
-             name_knn:bool=False, # with `use_knn`: also neighbour features in the binary TF-IDF space of the item names
-             n_seeds:int=1, # LightGBM runs averaged per model (seeds seed, seed+1, ...)
+             on_fold=None, # optional on_fold(fold, valid_smape), see `cv_predict`
             ) -> dict:
     "LightGBM stage for a run: writes `{run_dir}/{out_name}/` and the importance figure; returns the metrics."
-    seed_everything(seed); out_name = out_name or ("lgbm" if use_knn else "lgbm_noknn")
-    dev = resolve_device(device) if device != "cpu" else "cpu"
-    inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, dev, with_blocks=True)
-    if (use_knn and (tfidf_knn or name_knn)) or tfidf_svd > 0: inp = with_catalog(inp, run_dir, data_dir, item_name=use_knn and name_knn)
-    params = lgbm_params(objective, seed, n_threads, huber_delta, learning_rate=learning_rate, num_leaves=num_leaves, min_data_in_leaf=min_data_in_leaf)
-    m, imp = fit_lgbm_stage(inp, RunPaths(run_dir).stage(out_name), use_knn, svd_dims, tuple(spaces.split(",")),
-                            tuple(int(k) for k in str(ks).split(",")), lam, knn_index, "auto" if dev != "cpu" else False,
-                            params, num_boost_round, early_stopping, seed, use_knn and tfidf_knn, tfidf_svd, parse_range(tfidf_char), tfidf_max_df, use_knn and unit_price_knn,
-                            use_knn and name_knn, n_seeds)
-    plot_importance(imp, RunPaths(run_dir).figures/f"{out_name}_importance.png", title=f"{out_name}: gain importance (mean of folds)")
+    seed_everything(p.seed); out_name = out_name or ("lgbm" if use_knn else "lgbm_noknn")
+    if not use_knn: p = p.but(tfidf_knn=False, name_knn=False, unit_price_knn=False)
+    inp = load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, resolve_device(p.device) if p.device != "cpu" else "cpu", with_blocks=True)
+    if p.tfidf_knn or p.name_knn or p.tfidf_svd > 0: inp = with_catalog(inp, p.run_dir, p.data_dir, item_name=p.name_knn)
+    m, imp = fit_lgbm_stage(inp, RunPaths(p.run_dir).stage(out_name), p, use_knn, on_fold=on_fold)
+    plot_importance(imp, RunPaths(p.run_dir).figures/f"{out_name}_importance.png", title=f"{out_name}: gain importance (mean of folds)")
     return m
 
 # %% ../nbs/04_lgbm_baseline.ipynb #5647898b
@@ -524,18 +551,13 @@ def knn_tfidf_cv(train_df:pd.DataFrame, # rows with text, `log_price`, `fold`
             {"oof_smape": smape_log(y, oof), "fold_smape": scores, "k": k, "power": power, "max_df": max_df, "text_col": text_col})
 
 # %% ../nbs/04_lgbm_baseline.ipynb #5edf25a6
-def run_knn_tfidf(run_dir, # run folder
-                  data_dir:str="", # challenge data; "" = the twin in {run_dir}/data
-                  n_train:int=400, n_test:int=200, seed:int=42, # twin size and seed when inputs must be built
-                  k:int=15, power:float=4.0, # neighbours and weight exponent
-                  char_range:str="", # char_wb range lo,hi added to the TF-IDF words ("" = words only)
+def run_knn_tfidf(p:LgbmParams, # the stage's parameters (knn_tfidf_k, knn_tfidf_power, and the TF-IDF neighbour space's tfidf_knn_char, tfidf_knn_max_df)
                   out_name:str="knn_tfidf", # model folder in the run
-                  max_df:float=1.0, # document-frequency cap of the TF-IDF
                  ) -> dict:
     "The TF-IDF neighbour model on the run's folds; writes `{run_dir}/{out_name}/` and returns its metrics."
-    t0 = time.time(); inp = with_catalog(load_inputs(run_dir, data_dir, n_train, n_test, seed, with_blocks=False), run_dir, data_dir)
-    oof, test, m = knn_tfidf_cv(inp["train"], inp["test"], "catalog_content", k, power, parse_range(char_range), max_df)
-    return save_model_outputs(RunPaths(run_dir).stage(out_name), oof, test, m | {"seconds": round(time.time() - t0, 1)})
+    t0 = time.time(); inp = with_catalog(load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, with_blocks=False), p.run_dir, p.data_dir)
+    oof, test, m = knn_tfidf_cv(inp["train"], inp["test"], "catalog_content", p.knn_tfidf_k, p.knn_tfidf_power, parse_range(p.tfidf_knn_char), p.tfidf_knn_max_df)
+    return save_model_outputs(RunPaths(p.run_dir).stage(out_name), oof, test, m | {"seconds": round(time.time() - t0, 1)})
 
 # %% ../nbs/04_lgbm_baseline.ipynb #4209a88a
 def svd_lgbm_cv(train_df:pd.DataFrame, # rows with text, `log_price`, `fold`
@@ -556,24 +578,29 @@ def svd_lgbm_cv(train_df:pd.DataFrame, # rows with text, `log_price`, `fold`
              "params": params, "recipe": f"word(1-2)+char_wb{parse_range(char_range)} TF-IDF -> SVD{ztr.shape[1]} -> LightGBM({params['objective']})"})
 
 # %% ../nbs/04_lgbm_baseline.ipynb #9ff2a713
-def run_peer_svd_lgbm(run_dir, # run folder
-                      data_dir:str="", # challenge data; "" = the twin in {run_dir}/data
-                      n_train:int=400, n_test:int=200, seed:int=42, # twin size and seed when inputs must be built
-                      svd_dims:int=256, # SVD components
-                      char_range:str="3,5", # char_wb range lo,hi next to the word 1-2 grams
-                      objective:str="l1", # LightGBM objective
-                      n_threads:int=2, learning_rate:float=0.05, num_leaves:int=31, min_data_in_leaf:int=20, # LightGBM knobs
-                      num_boost_round:int=3000, early_stopping:int=100, # trees and patience
-                      max_features:int=200_000, # vocabulary cap per analyzer
+PEER_SVD_RECIPE = {"char_range": (3, 5), "min_df": 2, "num_leaves": 31, "min_data_in_leaf": 20}  # the reference peer's fixed recipe
+
+def run_peer_svd_lgbm(p:LgbmParams, # the stage's parameters (peer_svd_dims, peer_objective, peer_learning_rate, tfidf_max_features, trees)
                       out_name:str="peer_svd_lgbm", # model folder in the run
                      ) -> dict:
     "The TF-IDF → SVD → LightGBM peer on the run's folds; writes `{run_dir}/{out_name}/` and returns its metrics."
-    t0 = time.time(); seed_everything(seed)
-    inp = with_catalog(load_inputs(run_dir, data_dir, n_train, n_test, seed, with_blocks=False), run_dir, data_dir)
-    params = lgbm_params(objective, seed, n_threads, learning_rate=learning_rate, num_leaves=num_leaves, min_data_in_leaf=min_data_in_leaf)
-    oof, test, m = svd_lgbm_cv(inp["train"], inp["test"], params, "catalog_content", svd_dims, parse_range(char_range), max_features, 2,
-                               num_boost_round, early_stopping, seed)
-    return save_model_outputs(RunPaths(run_dir).stage(out_name), oof, test, m | {"seconds": round(time.time() - t0, 1)})
+    t0, r = time.time(), PEER_SVD_RECIPE; seed_everything(p.seed)
+    inp = with_catalog(load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, with_blocks=False), p.run_dir, p.data_dir)
+    params = lgbm_params(p.peer_objective, p.seed, p.n_threads, learning_rate=p.peer_learning_rate, num_leaves=r["num_leaves"], min_data_in_leaf=r["min_data_in_leaf"])
+    oof, test, m = svd_lgbm_cv(inp["train"], inp["test"], params, "catalog_content", p.peer_svd_dims, r["char_range"], p.tfidf_max_features, r["min_df"],
+                               p.num_boost_round, p.early_stopping, p.seed)
+    return save_model_outputs(RunPaths(p.run_dir).stage(out_name), oof, test, m | {"seconds": round(time.time() - t0, 1)})
+
+# %% ../nbs/04_lgbm_baseline.ipynb #d68fee38
+def run_lgbm_stage(p:LgbmParams, # the stage's parameters
+                  ) -> dict:
+    "Every model of the stage that p asks for, on the run's folds, in the chain's order: {model: metrics}."
+    metrics = {"tfidf": run_tfidf(p)} if p.tfidf_peer else {}
+    metrics["lgbm_noknn"] = run_lgbm(p, use_knn=False)
+    metrics["lgbm"] = run_lgbm(p, use_knn=True)
+    if p.knn_tfidf: metrics["knn_tfidf"] = run_knn_tfidf(p)
+    if p.peer_svd_lgbm: metrics["peer_svd_lgbm"] = run_peer_svd_lgbm(p)
+    return metrics
 
 # %% ../nbs/04_lgbm_baseline.ipynb #592141eb
 def oracle_smape(train_df:pd.DataFrame, # rows with sample_id and price

@@ -7,10 +7,13 @@ from __future__ import annotations
 import functools, html, math, os, re, time, warnings
 from concurrent.futures import ProcessPoolExecutor
 from itertools import repeat
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
+from .config import RunParams
 from .core import RunPaths, save_json, save_parquet, atomic_path
 from .data import load_challenge
 
@@ -18,7 +21,8 @@ from .data import load_challenge
 __all__ = ['UNIT_GROUPS', 'BASE_UNITS', 'CANONICAL_UNITS', 'UNIT_ALIASES', 'parse_catalog', 'clean_text', 'spell_out_numbers',
            'cap_text', 'encoder_text', 'unit_registry', 'canonical_unit', 'to_base_factor', 'extract_quantities',
            'name_head', 'head_codes', 'preprocess_frame', 'catalog_groups', 'make_folds', 'fold_leaks', 'unit_mapping',
-           'preprocess_report', 'plot_preprocess', 'run_preprocess', 'ensure_preprocessed', 'quantity_check']
+           'preprocess_report', 'plot_preprocess', 'run_preprocess', 'ensure_preprocessed', 'PreprocessParams',
+           'preprocess_stage', 'quantity_check']
 
 # %% ../nbs/01_preprocess.ipynb #39b86076
 _KEY_RE = re.compile(r"^\s*(item name|bullet point(?:\s*\d+)?|product description|value|unit)\s*:[ \t]?(.*)$", re.I)
@@ -490,6 +494,25 @@ def ensure_preprocessed(run_dir, # the run folder
         data = ensure_twin(paths.data, n_train, n_test, seed)
     run_preprocess(data, paths.preprocessed, n_folds=n_folds, seed=seed, progress=False)
     return paths.preprocessed
+
+# %% ../nbs/01_preprocess.ipynb #5b8a7d1a
+@dataclass(frozen=True)
+class PreprocessParams(RunParams):
+    "Parameters of 01_preprocess: the parameters cell's names and types."
+    stage: ClassVar[str] = "01_preprocess"
+    n_folds: int # CV folds, stored as the `fold` column
+    max_text_chars: int # cap on the encoder text (item name + description or top 5 bullets)
+    numbers_to_words: bool # spell numbers out (num2words) in the encoder text
+    min_head_count: int # item-name first words (brands) seen fewer times in train share one code
+
+# %% ../nbs/01_preprocess.ipynb #b7062e0b
+def preprocess_stage(p:PreprocessParams, # the stage's parameters
+                     data, # the data folder: the run's data_dir, or the twin the Run cell built
+                    ) -> dict:
+    "The stage: preprocess a data folder into {run_dir}/preprocessed (and the run's figures) with the stage's values; returns the report."
+    rp = RunPaths(p.run_dir)
+    return run_preprocess(data, rp.preprocessed, n_folds=p.n_folds, seed=p.seed, max_text_chars=p.max_text_chars,
+                          numbers_to_words=p.numbers_to_words, fig_dir=rp.figures, min_head_count=p.min_head_count)
 
 # %% ../nbs/01_preprocess.ipynb #24780f07
 def quantity_check(features:pd.DataFrame, # preprocess_frame output (train or test)

@@ -5,17 +5,20 @@
 # %% ../nbs/05_knn_refine.ipynb #0dd50df1
 from __future__ import annotations
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
+from .config import RunParams
 from .core import smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, load_preds, RunPaths
 from .knn import oof_neighbours, OOFNeighbours
 
 # %% auto #0
 __all__ = ['NOT_MODELS', 'discover_models', 'load_model', 'neighbour_shift', 'shift_table', 'grid_scores', 'choose_params',
            'parse_grid', 'select_params', 'nested_refine', 'refine_test', 'refine_model', 'smape_by_decile',
-           'plot_gain_by_decile', 'space_neighbours', 'refine_stage', 'run_refine']
+           'plot_gain_by_decile', 'space_neighbours', 'refine_stage', 'RefineParams', 'run_refine']
 
 # %% ../nbs/05_knn_refine.ipynb #d17b7df7
 NOT_MODELS = {"data", "preprocessed", "embeddings", "figures", "nbs", "refine", "submission"}
@@ -258,30 +261,37 @@ def refine_stage(inp:dict, # from `gbm.load_inputs(..., with_blocks=True)`
         d = smape_by_decile(y, {"before": oof, "after": adj}); gains[m] = d.before - d.after
     return pd.DataFrame(rows), pd.concat([d[["decile", "price_lo", "price_hi"]], pd.DataFrame(gains)], axis=1)
 
+# %% ../nbs/05_knn_refine.ipynb #ed0cf7e4
+@dataclass(frozen=True)
+class RefineParams(RunParams):
+    "Parameters of 05_knn_refine: the parameters cell's names and types."
+    stage: ClassVar[str] = "05_knn_refine"
+    models: str # comma-separated base models to refine; empty means every base model in run_dir
+    space: str # neighbour space: an embedding block name (text, image, ...) or concat of all blocks
+    pool: int # neighbours fetched per row; the band filter keeps the k nearest among them
+    ks: str # candidate neighbour counts k
+    bands: str # candidate price bands x in log1p units (inf means no band)
+    lams: str # candidate decays lambda of exp(-lambda * cosine distance)
+    alphas: str # candidate strengths alpha (0 is always a candidate)
+    band_on: str # reference price of a neighbour: its OOF prediction and/or its true price
+    knn_index: str # FAISS index: flat (exact) | ivf | hnsw
+
 # %% ../nbs/05_knn_refine.ipynb #018e2e9b
-def run_refine(run_dir, # run folder
-               data_dir:str="", n_train:int=400, n_test:int=200, seed:int=42, # inputs, built when missing
-               device:str="cpu", # embedding device when embeddings must be built; cuda also puts FAISS on the GPU
-               models:str="", # comma-separated base models; empty = every base model of the run
-               space:str="concat", # neighbour space: an embedding block or concat
-               pool:int=50, # neighbours fetched per row
-               ks:str="5,10,20,50", bands:str="0.1,0.25,0.5,inf", lams:str="0,10,30", # the search grid
-               alphas:str="0,0.1,0.2,0.3,0.5,0.7,1", band_on:str="pred,true",
-               knn_index:str="flat", # FAISS index: flat, ivf or hnsw
+def run_refine(p:RefineParams, # the stage's parameters
               ) -> dict:
     "The stage: refine the run's models, write `<model>_refined/`, `refine/` and the gain figure; returns the metrics."
     from spam_llms.gbm import load_inputs
     from spam_llms.pipeline import ensure_upstream
-    t0 = time.time(); seed_everything(seed); grid = parse_grid(ks, bands, lams, alphas, band_on); rp = RunPaths(run_dir)
-    dev = resolve_device(device) if device != "cpu" else "cpu"
-    up = ensure_upstream(run_dir, "05_knn_refine", data_dir, n_train, n_test, seed, dev)  # quick base models when the run has none
-    names = [m.strip() for m in models.split(",") if m.strip()] or up["models"]
-    inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, dev, with_blocks=True)
-    summ, gains = refine_stage(inp, run_dir, names, grid, space, pool, kind=knn_index, use_gpu="auto" if dev != "cpu" else False, seed=seed)
+    t0 = time.time(); seed_everything(p.seed); grid = parse_grid(p.ks, p.bands, p.lams, p.alphas, p.band_on); rp = RunPaths(p.run_dir)
+    dev = resolve_device(p.device) if p.device != "cpu" else "cpu"
+    up = ensure_upstream(p.run_dir, "05_knn_refine", p.data_dir, p.n_train, p.n_test, p.seed, dev)  # quick base models when the run has none
+    names = [m.strip() for m in p.models.split(",") if m.strip()] or up["models"]
+    inp = load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, dev, with_blocks=True)
+    summ, gains = refine_stage(inp, p.run_dir, names, grid, p.space, p.pool, kind=p.knn_index, use_gpu="auto" if dev != "cpu" else False, seed=p.seed)
     with atomic_path(rp.stage("refine")/"summary.csv") as t: summ.to_csv(t, index=False)
     with atomic_path(rp.stage("refine")/"gain_by_decile.csv") as t: gains.to_csv(t, index=False)
     plot_gain_by_decile(gains, rp.figures/"05_knn_refine_gain_by_decile.png")
     m = {"models": {r.model: {"smape_before": r.smape_before, "smape_after": r.smape_after, "gain": r.gain} for r in summ.itertuples()},
-         "refined_models": [f"{n}_refined" for n in names], "space": space, "pool": pool, "grid": grid, "seconds": round(time.time() - t0, 1)}
+         "refined_models": [f"{n}_refined" for n in names], "space": p.space, "pool": p.pool, "grid": grid, "seconds": round(time.time() - t0, 1)}
     save_json(m, rp.stage("refine")/"metrics.json")
     return m

@@ -4,22 +4,24 @@
 
 # %% ../nbs/07_search.ipynb #dec7fae9
 from __future__ import annotations
-import contextlib, importlib, inspect, multiprocessing as mp, os, shutil, time, warnings
+import contextlib, dataclasses, importlib, inspect, multiprocessing as mp, os, shutil, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 import numpy as np
 import pandas as pd
 import yaml
 import optuna
 from tqdm.auto import tqdm
+from .config import RunParams, notebook_parameters, resolve_stage
 from .core import smape, smape_log, atomic_path, save_json, RunPaths
 
 # %% auto #0
 __all__ = ['DISTRIBUTIONS', 'ADAPTERS', 'COMMON', 'choice_label', 'parse_dist', 'parse_space', 'suggest_params', 'decode_params',
-           'make_sampler', 'make_pruner', 'storage_url', 'open_study', 'finished', 'Adapter', 'key_map', 'resolve',
-           'accepted', 'stage_kwargs', 'FoldReporter', 'reporting_folds', 'run_trial', 'optimize_worker', 'run_workers',
-           'truth_smape', 'refit_scored', 'save_trials', 'plot_search', 'write_overlay', 'repo_root', 'stage_base',
-           'check_space', 'run_search', 'search_report', 'report_table']
+           'make_sampler', 'make_pruner', 'storage_url', 'open_study', 'finished', 'Adapter', 'resolve', 'stage_params',
+           'FoldReporter', 'run_trial', 'optimize_worker', 'run_workers', 'truth_smape', 'refit_scored', 'save_trials',
+           'plot_search', 'write_overlay', 'repo_root', 'stage_base', 'check_space', 'SearchParams', 'run_search',
+           'search_report', 'report_table']
 
 # %% ../nbs/07_search.ipynb #53eff689
 DISTRIBUTIONS = ("float", "logfloat", "int", "logint", "categorical")
@@ -173,52 +175,39 @@ def finished(study:optuna.Study) -> int:
 class Adapter:
     "How the search drives one model through its own stage function."
     stage: str # notebook whose parameters cell declares the searched keys
-    run: str # "module:function", the stage's run function (takes run_dir, out_name and stage keys)
-    fold_loop: str # "module:function" wrapped during a trial so each finished fold reports its SMAPE
-    loop_kind: str = "cv_predict" # "cv_predict" (loop(fit_fold, y, folds, ...)) or "fold" (returns {"valid_smape"})
-    kwargs_to: str = "" # "module:function" receiving the run function's **kwargs, to know which keys it takes
-    prepare: str = "spam_llms.preprocess:ensure_preprocessed" # builds missing upstream inputs once, before workers start
-    keys: dict = field(default_factory=dict) # parameters-cell key -> run-function argument, for every key it gets
+    params: str # "module:Class", the stage's parameter set
+    run: str # "module:function", the run function: run(p, out_name=..., on_fold=..., **fixed)
+    reads: tuple # the parameter-set fields this model reads (a searched key outside them would change nothing)
     fixed: dict = field(default_factory=dict) # run-function arguments this model always gets
+    prepare: str = "spam_llms.preprocess:ensure_preprocessed" # builds missing upstream inputs once, before workers start
 
-def key_map(spec:str) -> dict:
-    "Parameters-cell keys passed to a run function: 'a b c=d' maps a->a, b->b, c->d."
-    return {w.split("=")[0]: w.split("=")[-1] for w in spec.split()}
-
-_LGBM = ("svd_dims objective huber_delta spaces ks lam knn_index tfidf_svd tfidf_knn_char=tfidf_char n_threads learning_rate "
-         "num_leaves min_data_in_leaf num_boost_round early_stopping")
+_LGBM = ("svd_dims objective huber_delta spaces ks lam knn_index tfidf_svd tfidf_knn_char tfidf_knn_max_df n_threads learning_rate "
+         "num_leaves min_data_in_leaf num_boost_round early_stopping lgbm_seeds").split()
+_EMB = "spam_llms.embed:ensure_embeddings"
 ADAPTERS = {
-    "lgbm": Adapter("04_lgbm_baseline", "spam_llms.gbm:run_lgbm", "spam_llms.gbm:cv_predict", prepare="spam_llms.embed:ensure_embeddings",
-                    keys=key_map(_LGBM + " tfidf_knn unit_price_knn name_knn"), fixed={"use_knn": True}),
-    "lgbm_noknn": Adapter("04_lgbm_baseline", "spam_llms.gbm:run_lgbm", "spam_llms.gbm:cv_predict", prepare="spam_llms.embed:ensure_embeddings",
-                          keys=key_map(_LGBM), fixed={"use_knn": False}),
-    "tfidf": Adapter("04_lgbm_baseline", "spam_llms.gbm:run_tfidf", "spam_llms.gbm:cv_predict",
-                     keys=key_map("tfidf_alpha=alpha tfidf_max_features=max_features tfidf_char=char_range")),
-    "towers": Adapter("03_towers_cv", "spam_llms.towers:run_towers_cv", "spam_llms.towers:train_fold", "fold",
-                      kwargs_to="spam_llms.towers:fit_towers", prepare="spam_llms.embed:ensure_embeddings",
-                      keys=key_map("blocks loss fusion tower_dim tower_depth dropout head_dims epochs batch_size lr weight_decay "
-                                   "patience hybrid_weight n_threads")),
+    "lgbm": Adapter("04_lgbm_baseline", "spam_llms.gbm:LgbmParams", "spam_llms.gbm:run_lgbm", tuple(_LGBM + ["tfidf_knn", "unit_price_knn", "name_knn"]),
+                    {"use_knn": True}, _EMB),
+    "lgbm_noknn": Adapter("04_lgbm_baseline", "spam_llms.gbm:LgbmParams", "spam_llms.gbm:run_lgbm", tuple(_LGBM), {"use_knn": False}, _EMB),
+    "tfidf": Adapter("04_lgbm_baseline", "spam_llms.gbm:LgbmParams", "spam_llms.gbm:run_tfidf", ("tfidf_alpha", "tfidf_max_features", "tfidf_char")),
+    "towers": Adapter("03_towers_cv", "spam_llms.towers:TowersParams", "spam_llms.towers:run_towers_cv",
+                      tuple("blocks loss fusion tower_dim tower_depth dropout head_dims epochs batch_size lr weight_decay patience hybrid_weight n_threads".split()),
+                      prepare=_EMB),
 }
 
 def resolve(ref:str): "The object named by 'module:attribute'."; m, a = ref.split(":"); return getattr(importlib.import_module(m), a)
 
 # %% ../nbs/07_search.ipynb #0fbac95f
-def accepted(adapter:Adapter) -> set[str]:
-    "Argument names the adapter's run function takes (with those its **kwargs forward to)."
-    names = set()
-    for ref in filter(None, (adapter.run, adapter.kwargs_to)):
-        names |= {n for n, p in inspect.signature(resolve(ref)).parameters.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
-    return names
+COMMON = tuple(f.name for f in dataclasses.fields(RunParams))  # run_dir, data_dir, seed, device, n_train, n_test
 
-def stage_kwargs(adapter:Adapter, # the model
-                 common:dict, # run_dir, data_dir, n_train, n_test, seed, device
-                 params:dict, # stage keys: defaults, profile, fixed and trial values merged
-                 out_name:str, # model folder under run_dir
-                ) -> dict:
-    "The run function's arguments: the common values it takes, the model's stage keys (renamed), its fixed ones, out_name."
-    ok = accepted(adapter)
-    kw = {k: v for k, v in common.items() if k in ok} | {a: params[k] for k, a in adapter.keys.items() if k in params}
-    return kw | adapter.fixed | {"out_name": out_name}
+def stage_params(adapter:Adapter, # the model
+                 common:dict, # the run's values: run_dir, data_dir, seed, device, n_train, n_test
+                 values:dict, # every other stage key: defaults, profile, fixed and trial values merged
+                ) -> RunParams:
+    "The model's parameter set for one fit."
+    cls, merged = resolve(adapter.params), values | common
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in merged]
+    if missing: raise ValueError(f"{adapter.stage}: no value for {missing}; build the values with stage_base")
+    return cls(**{f.name: merged[f.name] for f in dataclasses.fields(cls)})
 
 # %% ../nbs/07_search.ipynb #b0878e17
 class FoldReporter:
@@ -228,29 +217,7 @@ class FoldReporter:
         self.scores.append(float(score)); mean = float(np.mean(self.scores))
         self.trial.report(mean, len(self.scores) - 1)
         if self.trial.should_prune(): raise optuna.TrialPruned(f"pruned after fold {len(self.scores)}: running mean SMAPE {mean:.3f}")
-
-def _wrap(orig, kind:str, rep:FoldReporter):
-    "The fold loop, reporting every fold."
-    if kind == "fold":
-        def fold(*a, **kw): r = orig(*a, **kw); rep.add(r["valid_smape"]); return r
-        return fold
-    if kind != "cv_predict": raise ValueError(f"loop_kind must be 'cv_predict' or 'fold', got {kind!r}")
-    def loop(fit_fold, y, *a, **kw):
-        yv = np.asarray(y, float)
-        def fit_and_report(k, tr, va): v, t = fit_fold(k, tr, va); rep.add(smape_log(yv[va], v)); return v, t
-        return orig(fit_and_report, y, *a, **kw)
-    return loop
-
-@contextlib.contextmanager
-def reporting_folds(ref:str, # "module:function" of the fold loop
-                    kind:str, # "cv_predict" or "fold"
-                    rep:FoldReporter, # where fold scores go
-                   ):
-    "Temporarily route a module's fold loop through the reporter."
-    m, a = ref.split(":"); mod = importlib.import_module(m); orig = getattr(mod, a)
-    setattr(mod, a, _wrap(orig, kind, rep))
-    try: yield rep
-    finally: setattr(mod, a, orig)
+    def on_fold(self, fold, score:float): "The callback a run function's CV loop calls after each fold."; self.add(score)
 
 # %% ../nbs/07_search.ipynb #17c59eb1
 def run_trial(trial, # the optuna trial
@@ -264,8 +231,7 @@ def run_trial(trial, # the optuna trial
     params = suggest_params(trial, space); name = f"search/trials/{model}-{trial.number}"; root = RunPaths(common["run_dir"]).root
     try:
         rep = FoldReporter(trial)
-        with reporting_folds(ad.fold_loop, ad.loop_kind, rep):
-            m = resolve(ad.run)(**stage_kwargs(ad, common, base | params, name))
+        m = resolve(ad.run)(stage_params(ad, common, base | params), out_name=name, on_fold=rep.on_fold, **ad.fixed)
     finally:
         shutil.rmtree(root/name, ignore_errors=True)
         for f in (root/"figures"/"search"/"trials").glob(f"{model}-{trial.number}_*"): f.unlink()
@@ -332,7 +298,7 @@ def refit_scored(model:str, # adapter name
     "Refit with the stage's function on all folds; its OOF SMAPE, fold SMAPEs and (with a truth file) test SMAPE."
     from spam_llms.gbm import data_folder
     ad = ADAPTERS[model]; out = f"search/{name}"
-    m = resolve(ad.run)(**stage_kwargs(ad, common, params, out))
+    m = resolve(ad.run)(stage_params(ad, common, params), out_name=out, **ad.fixed)
     test = pd.read_parquet(RunPaths(common["run_dir"]).root/out/"test.parquet")
     ts = truth_smape(test, data_folder(common["run_dir"], common["data_dir"])/"test_truth.csv")
     return {"oof_smape": float(m["oof_smape"]), "fold_smape": [float(s) for s in m["fold_smape"]], "test_smape": ts}
@@ -382,65 +348,64 @@ def write_overlay(path, # destination, e.g. configs/tuned/lgbm.yaml
     return Path(path)
 
 # %% ../nbs/07_search.ipynb #1b1376e7
-COMMON = ("run_dir", "data_dir", "seed", "device", "n_train", "n_test")
-
 def repo_root() -> Path: "The repository holding nbs/ and configs/ (the package's parent)."; return Path(importlib.import_module("spam_llms").__file__).resolve().parents[1]
 
 def stage_base(root, # repository root
                stage:str, # stage notebook name
-               profile:str="", # configs/<profile>/<stage>.yaml on top of the notebook's defaults ("" = none)
+               profile:str="", # a profile (read through its `extends` chain) over the notebook's defaults ("" = the defaults alone)
               ) -> tuple[dict, dict]:
-    "The stage's values as it would run them (notebook defaults, then the profile) and its declared parameters."
-    from spam_llms.pipeline import notebook_parameters, load_profile
+    "The stage's values as it would run them (notebook defaults, then the profile chain) and its declared parameters."
     nb = Path(root)/"nbs"/f"{stage}.ipynb"
     if not nb.exists(): raise ValueError(f"stage {stage!r}: no notebook {nb}; run the search from the repository")
-    decl = notebook_parameters(nb); base = {k: v for k, (_, v) in decl.items() if k not in COMMON}
-    return base | (load_profile(Path(root)/"configs", profile, stage) if profile else {}), decl
+    decl = notebook_parameters(nb)
+    vals = {k: s.value for k, s in resolve_stage(nb, Path(root)/"configs", profile).items()} if profile else {k: v for k, (_, v) in decl.items()}
+    return {k: v for k, v in vals.items() if k not in COMMON}, decl
 
 # %% ../nbs/07_search.ipynb #afdbcb70
 def check_space(cfg:dict, # from `parse_space`
                 decl:dict, # the stage's declared parameters
                 adapter:Adapter, # the model
                ) -> None:
-    "Every searched or fixed key must be a declared stage parameter that the model's run function gets."
+    "Every searched or fixed key must be a declared stage parameter that the model reads."
     for part in ("space", "fixed"):
         for k in cfg[part]:
             if k not in decl: raise ValueError(f"{part}.{k}: not a parameter of {cfg['stage']}; declared: {sorted(decl)}")
-            if k not in adapter.keys: raise ValueError(f"{part}.{k}: {adapter.run} does not get it, so setting it would change nothing; it gets {sorted(adapter.keys)}")
+            if k not in adapter.reads: raise ValueError(f"{part}.{k}: {adapter.run} does not read it, so setting it would change nothing; it reads {sorted(adapter.reads)}")
+
+# %% ../nbs/07_search.ipynb #6355ca0f
+@dataclass(frozen=True)
+class SearchParams(RunParams):
+    "Parameters of 07_search: the parameters cell's names and types."
+    stage: ClassVar[str] = "07_search"
+    model: str # model to tune: lgbm | lgbm_noknn | tfidf | towers
+    n_trials: int # trials the stored study should hold at the end (a rerun adds only the missing ones)
+    timeout: float # seconds per worker, 0 means no limit
+    storage: str # SQLAlchemy URL, empty means sqlite in run_dir/search/MODEL.db
+    n_workers: int # worker processes sharing the storage
+    profile: str # stage values the trials start from, from configs/PROFILE/STAGE.yaml
+    pruner: str # median | halving | none
+    write_overlay: bool # write the best values to configs/tuned/MODEL.yaml
 
 # %% ../nbs/07_search.ipynb #72f07ca0
-def run_search(run_dir, # run folder (its preprocessed folds are the CV folds)
-               model:str="lgbm", # adapter name: lgbm, lgbm_noknn, tfidf, towers
-               n_trials:int=20, # trials the stored study should hold (complete or pruned) at the end
-               timeout:float=0, # seconds per worker (0 = no limit)
-               storage:str="", # SQLAlchemy URL; "" = sqlite {run_dir}/search/<model>.db
-               n_workers:int=1, # worker processes sharing the storage
-               seed:int=42, # run seed: folds and models; the sampler is seeded from it
-               data_dir:str="", # challenge data ("" = the twin in {run_dir}/data); test_truth.csv there is scored after the search
-               n_train:int=400, n_test:int=200, # twin size when inputs must be built
-               device:str="auto", # torch device for the models that use one
-               profile:str="", # stage values to start from: configs/<profile>/<stage>.yaml ("" = notebook defaults)
+def run_search(p:SearchParams, # the stage's parameters (model, n_trials, timeout, storage, n_workers, profile, pruner, write_overlay)
                space_file:str="", # search-space YAML ("" = configs/search/<model>.yaml)
-               pruner:str="median", # median | halving | none
                refit:bool=True, # refit default and best values and score them (OOF, and test with a truth file)
-               write_overlay_file:bool=False, # write configs/tuned/<model>.yaml
                progress:bool=True, # progress bar with the best value
                root:str="", # repository root ("" = the package's parent)
               ) -> dict:
     "Search a model's stage parameters on the stored folds; returns (and saves) the report."
     root = Path(root) if root else repo_root(); t0 = time.time(); optuna.logging.set_verbosity(optuna.logging.WARNING)
-    if model not in ADAPTERS: raise ValueError(f"unknown model {model!r}; choose from {sorted(ADAPTERS)}")
-    ad, cfg = ADAPTERS[model], parse_space(Path(space_file) if space_file else root/"configs"/"search"/f"{model}.yaml")
-    if cfg["stage"] != ad.stage: raise ValueError(f"stage: the search file names {cfg['stage']!r}, the {model} model belongs to {ad.stage!r}")
-    base, decl = stage_base(root, ad.stage, profile); check_space(cfg, decl, ad)
-    common = dict(run_dir=str(RunPaths(run_dir).root), data_dir=data_dir, n_train=n_train, n_test=n_test, seed=seed, device=device)
+    if p.model not in ADAPTERS: raise ValueError(f"unknown model {p.model!r}; choose from {sorted(ADAPTERS)}")
+    ad, cfg = ADAPTERS[p.model], parse_space(Path(space_file) if space_file else root/"configs"/"search"/f"{p.model}.yaml")
+    if cfg["stage"] != ad.stage: raise ValueError(f"stage: the search file names {cfg['stage']!r}, the {p.model} model belongs to {ad.stage!r}")
+    base, decl = stage_base(root, ad.stage, p.profile); check_space(cfg, decl, ad)
+    common = {k: getattr(p, k) for k in COMMON} | {"run_dir": str(RunPaths(p.run_dir).root)}
     prep = resolve(ad.prepare); prep(**{k: v for k, v in common.items() if k in inspect.signature(prep).parameters and k != "device"})
-    url = storage_url(run_dir, model, storage); study = open_study(url, model)
-    todo = max(0, n_trials - finished(study))
-    job = dict(url=url, model=model, space=cfg["space"], base=base | cfg["fixed"], common=common, seed=seed, n_trials=todo, timeout=timeout,
-               pruner=pruner, n_startup_trials=cfg["n_startup_trials"], progress=progress)
-    if todo: run_workers(job, n_workers)
-    return search_report(open_study(url, model), model, cfg, base, common, root, refit, write_overlay_file, round(time.time() - t0, 1))
+    url = storage_url(p.run_dir, p.model, p.storage); todo = max(0, p.n_trials - finished(open_study(url, p.model)))
+    job = dict(url=url, model=p.model, space=cfg["space"], base=base | cfg["fixed"], common=common, seed=p.seed, n_trials=todo, timeout=p.timeout,
+               pruner=p.pruner, n_startup_trials=cfg["n_startup_trials"], progress=progress)
+    if todo: run_workers(job, p.n_workers)
+    return search_report(open_study(url, p.model), p.model, cfg, base, common, root, refit, p.write_overlay, round(time.time() - t0, 1))
 
 # %% ../nbs/07_search.ipynb #4a582507
 def search_report(study:optuna.Study, # the finished study

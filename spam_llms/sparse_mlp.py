@@ -5,7 +5,9 @@
 # %% ../nbs/04b_sparse_mlp.ipynb #eff00974
 from __future__ import annotations
 import functools, math, time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -13,13 +15,14 @@ import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import OneHotEncoder
 from tqdm.auto import tqdm
+from .config import RunParams
 from .core import smape_log, seed_everything, resolve_device, atomic_path, stable_hash, RunPaths
 from .gbm import load_inputs, with_catalog, save_model_outputs, feature_columns, stage_neighbours, fold_knn_features, unit_inputs, neighbour_space_names
 
 # %% auto #0
 __all__ = ['text_tfidf', 'numeric_block', 'onehot_block', 'sparse_inputs', 'local_columns', 'spmm', 'lazy_adam_step', 'SparseMLP',
            'batch_schedule', 'smape_loss', 'fit_sparse_mlp', 'predict_sparse_mlp', 'with_dense', 'unit_seed',
-           'cv_sparse_mlp', 'run_sparse_mlp']
+           'cv_sparse_mlp', 'SparseMlpParams', 'run_sparse_mlp']
 
 # %% ../nbs/04b_sparse_mlp.ipynb #88e28c5a
 def text_tfidf(train_text, test_text, # documents
@@ -197,6 +200,7 @@ def cv_sparse_mlp(X_train:sp.csr_matrix, X_test:sp.csr_matrix, # sparse inputs
                   seed:int=42, # base seed
                   on_unit=None, # optional callback(fold, k) after each saved unit
                   fold_features=None, # optional (fold) -> (train_extra, test_extra) frames appended by `with_dense` (nested neighbour features)
+                  on_fold=None, # optional on_fold(fold, valid_smape), called after each fold
                   **fit_kw, # `fit_sparse_mlp` options
                  ) -> tuple[np.ndarray, np.ndarray, list[float], int]:
     "OOF and test predictions (log1p), fold SMAPE and the number of units reused from disk."
@@ -219,45 +223,58 @@ def cv_sparse_mlp(X_train:sp.csr_matrix, X_test:sp.csr_matrix, # sparse inputs
                 with atomic_path(path) as t, open(t, "wb") as fh: np.savez(fh, **u)
             oof[va] += u["valid"] / n_seeds; test += u["test"] / (n_seeds * len(ks)); bar.update()
             if on_unit is not None: on_unit(f, k)
+        if on_fold is not None: on_fold(f, smape_log(y[va], oof[va]))
     bar.close()
     return oof, test, [smape_log(y[folds == f], oof[folds == f]) for f in ks], reused
 
+# %% ../nbs/04b_sparse_mlp.ipynb #fbd56ef7
+@dataclass(frozen=True)
+class SparseMlpParams(RunParams):
+    "Parameters of 04b_sparse_mlp: the parameters cell's names and types."
+    stage: ClassVar[str] = "04b_sparse_mlp"
+    text_col: str # document column: catalog_content (raw) or text (preprocessed)
+    max_features: int # TF-IDF vocabulary cap per analyzer
+    min_df: int # minimum document frequency of word n-grams
+    char_ngrams: bool # add char_wb 2-5 grams (slower, no gain measured on real data)
+    use_name: bool # add the item-name TF-IDF block
+    use_num: bool # add standardised num_* columns
+    use_cat: bool # add one-hot cat_* columns
+    epochs: int # passes over the training rows
+    batch_size: int # first epoch batch size
+    growth: float # batch growth per epoch
+    lr: float # Adam learning rate
+    hidden: str # layer widths (comma-separated)
+    loss: str # huber | l1 | smape on log1p price
+    huber_delta: float # Huber transition in log1p units
+    n_seeds: int # networks per fold averaged in log space
+    n_threads: int # torch threads (one per process is fastest on a busy box)
+    knn_features: bool # append 04's nested neighbour prices and unit prices as dense inputs
+    knn_spaces: str # embedding spaces of those neighbours (with the TF-IDF and item-name spaces)
+    knn_ks: str # their neighbour counts
+
 # %% ../nbs/04b_sparse_mlp.ipynb #d5a101f7
-def run_sparse_mlp(run_dir, # run folder
-                   data_dir:str="", # challenge data; "" = the twin in {run_dir}/data
-                   n_train:int=400, n_test:int=200, seed:int=42, # twin size and seed when inputs must be built
-                   device:str="cpu", # auto | cpu | cuda (CPU is deterministic)
-                   text_col:str="catalog_content", # catalog_content (raw CSV text) or text (preprocessed)
-                   max_features:int=200_000, min_df:int=2, char_ngrams:bool=False, # text TF-IDF
-                   use_name:bool=True, use_num:bool=True, use_cat:bool=True, # extra input blocks
-                   epochs:int=8, batch_size:int=32, growth:float=1.4, lr:float=3e-3, # training schedule
-                   hidden:str="256,64,64", # layer widths (comma-separated)
-                   loss:str="huber", huber_delta:float=0.5, # "huber", "l1" or "smape"
-                   n_seeds:int=3, # networks per fold
-                   n_threads:int=1, # torch threads
+def run_sparse_mlp(p:SparseMlpParams, # the stage's parameters
                    out_name:str="sparse_mlp", # model folder in the run
                    on_unit=None, # optional callback(fold, k) after each saved unit
-                   knn_features:bool=False, # append the nested neighbour prices and unit prices (04's TF-IDF, item-name and `knn_spaces` spaces)
-                   knn_spaces:str="text", # embedding spaces of those neighbours (comma-separated; absent blocks skipped)
-                   knn_ks:str="5,20,50", # their neighbour counts
+                   on_fold=None, # optional on_fold(fold, valid_smape), see `cv_sparse_mlp`
                   ) -> dict:
     "Sparse MLP stage: writes `{run_dir}/{out_name}/` and returns its metrics."
-    t0, c0 = time.time(), time.process_time(); seed_everything(seed); torch.set_num_threads(n_threads); dev = resolve_device(device)
-    inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, dev, with_blocks=knn_features)
-    inp = with_catalog(inp, run_dir, data_dir, item_name=True); tr, te = inp["train"], inp["test"]
-    feat = dict(text_col=text_col, max_features=max_features, min_df=min_df, char_ngrams=char_ngrams, use_name=use_name, use_num=use_num, use_cat=use_cat)
-    fit = dict(epochs=epochs, batch_size=batch_size, growth=growth, lr=lr, hidden=tuple(int(h) for h in str(hidden).split(",")), loss=loss, huber_delta=huber_delta)
+    t0, c0 = time.time(), time.process_time(); seed_everything(p.seed); torch.set_num_threads(p.n_threads); dev = resolve_device(p.device)
+    inp = load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, dev, with_blocks=p.knn_features)
+    inp = with_catalog(inp, p.run_dir, p.data_dir, item_name=True); tr, te = inp["train"], inp["test"]
+    feat = dict(text_col=p.text_col, max_features=p.max_features, min_df=p.min_df, char_ngrams=p.char_ngrams, use_name=p.use_name, use_num=p.use_num, use_cat=p.use_cat)
+    fit = dict(epochs=p.epochs, batch_size=p.batch_size, growth=p.growth, lr=p.lr, hidden=tuple(int(h) for h in str(p.hidden).split(",")), loss=p.loss, huber_delta=p.huber_delta)
     Xtr, Xte = sparse_inputs(tr, te, **feat); t_feat = time.time() - t0
-    y, folds, out = tr.log_price.to_numpy(float), tr.fold.to_numpy(), RunPaths(run_dir).stage(out_name)
-    ks, ff = tuple(int(k) for k in str(knn_ks).split(",")), None
-    if knn_features:  # searched on first use only: a rerun whose units are all on disk skips the search
-        names = tuple(knn_spaces.split(",")); unit = unit_inputs(tr, te)
-        nbs = functools.cache(lambda: stage_neighbours(inp, folds, 2 * max(ks), True, True, names, name_knn=True, kind="flat", use_gpu="auto" if dev != "cpu" else False, seed=seed))
+    y, folds, out = tr.log_price.to_numpy(float), tr.fold.to_numpy(), RunPaths(p.run_dir).stage(out_name)
+    ks, ff = tuple(int(k) for k in str(p.knn_ks).split(",")), None
+    if p.knn_features:  # searched on first use only: a rerun whose units are all on disk skips the search
+        names = tuple(p.knn_spaces.split(",")); unit = unit_inputs(tr, te)
+        nbs = functools.cache(lambda: stage_neighbours(inp, folds, 2 * max(ks), True, True, names, name_knn=True, kind="flat", use_gpu="auto" if dev != "cpu" else False, seed=p.seed))
         ff = lambda f: fold_knn_features(nbs(), y, folds, holdout=f, ks=ks, unit=unit)
         feat |= {"knn_spaces": neighbour_space_names(inp, True, True, names, True), "knn_ks": list(ks)}  # the names `stage_neighbours` gives, in its order
-    key = stable_hash(feat | fit | {"seed": seed, "ids": stable_hash([tr.sample_id.tolist(), folds.tolist(), te.sample_id.tolist()]), "device": dev})
-    oof, test, scores, reused = cv_sparse_mlp(Xtr, Xte, y, folds, out/"units"/key, n_seeds, seed, on_unit, ff, device=dev, **fit)
+    key = stable_hash(feat | fit | {"seed": p.seed, "ids": stable_hash([tr.sample_id.tolist(), folds.tolist(), te.sample_id.tolist()]), "device": dev})
+    oof, test, scores, reused = cv_sparse_mlp(Xtr, Xte, y, folds, out/"units"/key, p.n_seeds, p.seed, on_unit, ff, on_fold, device=dev, **fit)
     m = {"oof_smape": smape_log(y, oof), "fold_smape": scores, "n_features": Xtr.shape[1], "nnz_per_row": Xtr.nnz / max(Xtr.shape[0], 1),
-         "n_seeds": n_seeds, "units_reused": reused, "knn_features": knn_features, "unit_key": key, **feat, **fit, "feature_seconds": round(t_feat, 1),
+         "n_seeds": p.n_seeds, "units_reused": reused, "knn_features": p.knn_features, "unit_key": key, **feat, **fit, "feature_seconds": round(t_feat, 1),
          "seconds": round(time.time() - t0, 1), "cpu_seconds": round(time.process_time() - c0, 1)}  # CPU time: wall clock on a shared box overstates
     return save_model_outputs(out, pd.DataFrame({"sample_id": tr.sample_id, "pred": oof, "fold": folds}), pd.DataFrame({"sample_id": te.sample_id, "pred": test}), m)

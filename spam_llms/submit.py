@@ -5,17 +5,20 @@
 # %% ../nbs/06_submission.ipynb #a66ea1a3
 from __future__ import annotations
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize, lsq_linear
+from .config import RunParams
 from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_preds, RunPaths
 from .refine import discover_models, load_model, smape_by_decile
 
 # %% auto #0
 __all__ = ['blend_predict', 'fit_blend', 'nested_blend', 'choose_blend', 'fit_log_shift', 'calibrate', 'validate_submission',
            'write_submission', 'read_truth', 'truth_scores', 'drop_identical', 'model_table', 'plot_pred_vs_truth',
-           'plot_smape_by_decile', 'model_matrix', 'blend_stage', 'run_submission']
+           'plot_smape_by_decile', 'model_matrix', 'blend_stage', 'SubmitParams', 'run_submission']
 
 # %% ../nbs/06_submission.ipynb #34a8845f
 def blend_predict(P, # (n, M) model log-price predictions
@@ -272,29 +275,33 @@ def blend_stage(train:pd.DataFrame, test:pd.DataFrame, # preprocessed frames (tr
     save_json(m, out/"metrics.json")
     return m, table
 
+# %% ../nbs/06_submission.ipynb #c8677d3a
+@dataclass(frozen=True)
+class SubmitParams(RunParams):
+    "Parameters of 06_submission: the parameters cell's names and types."
+    stage: ClassVar[str] = "06_submission"
+    models: str # comma-separated models to blend; empty means every model folder in run_dir
+    blend_mode: str # simplex (weights sum to one) | affine (free weights plus intercept) | auto (lower nested OOF SMAPE)
+    calibration: bool # one global log shift fit on OOF after the blend (nested; applied only when it helps)
+
 # %% ../nbs/06_submission.ipynb #7b5da513
-def run_submission(run_dir, # run folder
-                   data_dir:str="", n_train:int=400, n_test:int=200, seed:int=42, # inputs, built when missing
-                   device:str="cpu", # embedding device when quick base models must be built
-                   models:str="", # comma-separated models to blend; empty = every model of the run
-                   blend_mode:str="auto", # simplex, affine or auto
-                   calibration:bool=True, # nested global log shift after the blend
+def run_submission(p:SubmitParams, # the stage's parameters
                   ) -> dict:
     "The stage: blend the run's models, write `submission/` and the figures; returns the metrics."
     from spam_llms.gbm import load_inputs, data_folder, oracle_smape
     from spam_llms.pipeline import ensure_upstream
     from spam_llms.data import read_challenge_csv
-    t0 = time.time(); seed_everything(seed); rp = RunPaths(run_dir); dev = resolve_device(device) if device != "cpu" else "cpu"
-    names = [m.strip() for m in models.split(",") if m.strip()]
-    ensure_upstream(run_dir, "06_submission", data_dir, n_train, n_test, seed, dev)  # quick base models when the run has none
-    names = names or discover_models(run_dir)
-    inp = load_inputs(run_dir, data_dir, n_train, n_test, seed, with_blocks=False); tr, te = inp["train"], inp["test"]
-    data = data_folder(run_dir, data_dir); test_ids = read_challenge_csv(data/"test.csv", "test").sample_id
+    t0 = time.time(); seed_everything(p.seed); rp = RunPaths(p.run_dir); dev = resolve_device(p.device) if p.device != "cpu" else "cpu"
+    names = [m.strip() for m in p.models.split(",") if m.strip()]
+    ensure_upstream(p.run_dir, "06_submission", p.data_dir, p.n_train, p.n_test, p.seed, dev)  # quick base models when the run has none
+    names = names or discover_models(p.run_dir)
+    inp = load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, with_blocks=False); tr, te = inp["train"], inp["test"]
+    data = data_folder(p.run_dir, p.data_dir); test_ids = read_challenge_csv(data/"test.csv", "test").sample_id
     truth = read_truth(data/"test_truth.csv", test_ids) if (data/"test_truth.csv").exists() else None
-    m, table = blend_stage(tr, te, run_dir, names, test_ids, blend_mode, oracle_smape(tr, data), truth, calibration)
+    m, table = blend_stage(tr, te, p.run_dir, names, test_ids, p.blend_mode, oracle_smape(tr, data), truth, p.calibration)
     oof = pd.read_parquet(rp.stage("submission")/"blend_oof.parquet").set_index("sample_id").pred.loc[tr.sample_id].to_numpy()
     plot_pred_vs_truth(tr.log_price, oof, rp.figures/"06_submission_pred_vs_truth.png")
-    best = m["best_single"]["model"]; P_best = load_model(run_dir, best, tr.sample_id, te.sample_id)[0]
+    best = m["best_single"]["model"]; P_best = load_model(p.run_dir, best, tr.sample_id, te.sample_id)[0]
     dec = smape_by_decile(tr.log_price, {"blend (nested)": oof, f"best single: {best}": P_best})
     with atomic_path(rp.stage("submission")/"by_decile.csv") as t: dec.to_csv(t, index=False)
     plot_smape_by_decile(dec, rp.figures/"06_submission_smape_by_decile.png")

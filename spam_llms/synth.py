@@ -16,9 +16,9 @@ from .core import atomic_path, save_parquet
 # %% auto #0
 __all__ = ['CATEGORIES', 'GROUP_BASE', 'TO_BASE', 'RAW_UNITS', 'NAME_UNITS', 'TIERS', 'TIER_EFFECT', 'TIER_WORDS', 'CAT_WEIGHTS',
            'BRAND_SD', 'VISUAL_CUES', 'CUE_EFFECT', 'NOISE_SD', 'TYPE_SD', 'LINE_SD', 'SIZE_JITTER', 'DESCRIPTORS',
-           'MODIFIERS', 'NEW_LINE', 'LINE_BULLETS', 'LINE_DESC', 'VOCAB_SPREAD', 'DUP_SHARE', 'TARGETS', 'REAL_DEV_OOF',
-           'make_brands', 'draw_product', 'make_challenge_data', 'ensure_twin', 'oracle_smape', 'twin_report',
-           'ranking_agreement', 'run_scores']
+           'MODIFIERS', 'NEW_LINE', 'LINE_BULLETS', 'LINE_DESC', 'VOCAB_SPREAD', 'DUP_SHARE', 'TARGETS', 'make_brands',
+           'draw_product', 'make_challenge_data', 'ensure_twin', 'oracle_smape', 'twin_report', 'ranking_agreement',
+           'scoreboard_path', 'load_scoreboard', 'real_dev_oof', 'run_scores']
 
 # %% ../nbs/00c_synth.ipynb #6290f56e
 CATEGORIES = {  # name: (group, products, sizes in the natural unit, packs, base log-price at ref qty, ref base qty, shape)
@@ -446,13 +446,8 @@ def twin_report(data_dir, # a twin folder
     return rep.round(3)
 
 # %% ../nbs/00c_synth.ipynb #a1b2c3d4
-REAL_DEV_OOF = {"blend": 52.12, "lgbm_refined": 53.33, "lgbm": 53.35, "sparse_mlp_refined": 53.87, "sparse_mlp": 53.89, "lgbm_noknn_refined": 55.82,
-                "lgbm_noknn": 56.52, "towers": 56.95, "towers_refined": 56.93, "knn_tfidf_refined": 58.67, "knn_tfidf": 58.76, "tfidf_refined": 59.07,
-                "tfidf": 59.27, "peer_svd_lgbm_refined": 60.72, "peer_svd_lgbm": 61.19}  # the chain's OOF SMAPE on the real dev set, real profile,
-# text only (its images are unreachable offline): bench/REAL.md
-
 def ranking_agreement(scores_a:dict, # {model: OOF SMAPE}, e.g. the twin's
-                      scores_b:dict, # {model: OOF SMAPE}, e.g. REAL_DEV_OOF
+                      scores_b:dict, # {model: OOF SMAPE}, e.g. `real_dev_oof()`
                       peer:str="tfidf", # the gap reported is peer minus ref, in each set
                       ref:str="towers", # the reference model of the gap
                      ) -> dict:
@@ -463,6 +458,25 @@ def ranking_agreement(scores_a:dict, # {model: OOF SMAPE}, e.g. the twin's
     gap = lambda s: float(s[peer] - s[ref]) if peer in s and ref in s else float("nan")
     return {"tau": float(kendalltau([scores_a[m] for m in common], [scores_b[m] for m in common])[0]), "n_models": len(common),
             "models": common, "gap_a": gap(scores_a), "gap_b": gap(scores_b)}
+
+# %% ../nbs/00c_synth.ipynb #4fbb6700
+def scoreboard_path() -> Path:
+    "bench/real.json of this checkout: under $SPAM_LLMS_ROOT (set by scripts/bootstrap.sh), else beside the package."
+    import spam_llms
+    return Path(os.environ.get("SPAM_LLMS_ROOT") or Path(spam_llms.__file__).resolve().parents[1])/"bench"/"real.json"
+
+def load_scoreboard(path=None, # real.json; `scoreboard_path()` when None
+                   ) -> dict:
+    "The scoreboard bench/real_scoreboard.py writes: per-model real (and twin) SMAPE, blend, peers, times, provenance."
+    p = Path(path) if path else scoreboard_path()
+    if not p.exists(): raise FileNotFoundError(f"{p}: no scoreboard; python bench/real_scoreboard.py DIR writes it (--collect-only to read existing runs)")
+    return json.loads(p.read_text())
+
+def real_dev_oof(path=None, # real.json; `scoreboard_path()` when None
+                ) -> dict:
+    "OOF SMAPE of every model and of the blend on the scoreboard's dev set (its first real folder), as `run_scores` gives them."
+    sb = load_scoreboard(path); dev = sb["real"][sb["dev"]]
+    return {m: float(v["oof"]) for m, v in dev["models"].items()} | {"blend": float(dev["blend"]["oof"])}
 
 # %% ../nbs/00c_synth.ipynb #a1b2c3d6
 def run_scores(run_dir, # a chain run folder

@@ -4,9 +4,10 @@
 
 # %% ../nbs/03_towers_cv.ipynb #534fc014
 from __future__ import annotations
-import contextlib, copy, json, math, os, time
+import contextlib, copy, dataclasses, json, math, os, time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 import numpy as np
 import pandas as pd
 import torch
@@ -14,6 +15,7 @@ from torch import nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from safetensors.torch import save_file, load_file
+from .config import RunParams
 from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_parquet, save_preds, RunPaths
 
 # %% auto #0
@@ -21,7 +23,8 @@ __all__ = ['LOSSES', 'EMBEDDING_BLOCKS', 'TowerTable', 'make_toy_inputs', 'fit_s
            'TabularInput', 'CrossModalAttention', 'TowerRegressor', 'smape_surrogate', 'PriceLoss', 'make_loss',
            'predict_log', 'train_fold', 'save_fold_checkpoint', 'load_fold_checkpoint', 'tabular_shape',
            'cross_validate', 'head_latency_us', 'oracle_floor', 'table_from_frames', 'load_tower_inputs',
-           'torch_threads', 'fit_towers', 'plot_oof', 'run_towers_cv', 'ablation_grid', 'subset', 'ablation']
+           'torch_threads', 'TowersParams', 'fit_towers', 'plot_oof', 'run_towers_cv', 'ablation_grid', 'subset',
+           'ablation']
 
 # %% ../nbs/03_towers_cv.ipynb #157ed15a
 @dataclass
@@ -306,6 +309,7 @@ def cross_validate(train:TowerTable, # training inputs with `y` and `fold`
                    device:str="cpu", # torch device
                    ckpt_dir=None, # write fold{k}.safetensors here when given
                    progress:bool=True, # show a progress bar over folds
+                   on_fold=None, # optional on_fold(fold, valid_smape), called after each fold
                    **train_kw, # loss, epochs, batch_size, lr, weight_decay, patience, hybrid_weight (see train_fold)
                   ) -> dict:
     "K-fold training on the `fold` column: OOF and fold-averaged test log predictions, per-fold SMAPE and timings."
@@ -322,6 +326,7 @@ def cross_validate(train:TowerTable, # training inputs with `y` and `fold`
         oof[va_rows] = r["valid_pred"]
         if test is not None: test_pred += predict_log(r["model"], r["loss"], scale_inputs(test, st), device=device) / len(folds)
         if ckpt_dir is not None: save_fold_checkpoint(Path(ckpt_dir)/f"fold{int(k)}.safetensors", r["model"], r["loss"], st, kw)
+        if on_fold is not None: on_fold(int(k), r["valid_smape"])
         for key, v in (("fold_smape", r["valid_smape"]), ("best_epochs", r["best_epoch"]), ("seconds", r["seconds"])): res[key].append(v)
     return dict(res, oof=oof, test=test_pred, oof_smape=smape_log(train.y, oof), n_params=r["model"].n_params,
                 model=r["model"], scaler=st, model_kw=kw)
@@ -421,44 +426,52 @@ def torch_threads(n:int=0, # threads for torch on CPU; 0 = every core this proce
     try: yield n
     finally: torch.set_num_threads(old)
 
-# %% ../nbs/03_towers_cv.ipynb #fdac5360
+# %% ../nbs/03_towers_cv.ipynb #8cc9f4fc
+@dataclass(frozen=True)
+class TowersParams(RunParams):
+    "Parameters of 03_towers_cv (the tower model and its ablation): the parameters cell's names and types."
+    stage: ClassVar[str] = "03_towers_cv"
+    blocks: list # inputs of the main model, tab means the tabular tower
+    loss: str # mse_log | minmax_bce | l1_log | smooth_l1_log | hybrid
+    fusion: str # concat | xattn
+    tower_dim: int # tower width (reference design: 512)
+    tower_depth: int # layers per tower
+    dropout: float # dropout in towers and head
+    head_dims: list # head hidden widths
+    epochs: int # maximum epochs per fold
+    batch_size: int # rows per step
+    lr: float # peak learning rate (one-cycle)
+    weight_decay: float # AdamW weight decay
+    patience: int # early stopping patience (epochs)
+    hybrid_weight: float # L1 weight in the hybrid loss
+    n_threads: int # torch CPU threads, 0 means all cores; 1 is robust on a shared 2-core box
+    run_ablation: bool # also run the ablation table
+    ablation_losses: list # losses compared
+    ablation_fusions: list # fusions compared
+    ablation_epochs: int # max epochs per ablation fit, 0 means the same as epochs
+
+# %% ../nbs/03_towers_cv.ipynb #59f5fc81
 def fit_towers(train:TowerTable, # training inputs
                test:TowerTable, # test inputs
+               p:TowersParams, # loss, fusion, widths, training budget, seed, device, n_threads
                out_dir=None, # artifact folder; None = write nothing
-               loss:str="mse_log", # one of LOSSES
-               fusion:str="concat", # "concat" or "xattn"
-               tower_dim:int=128, # tower width (reference design: 512)
-               tower_depth:int=1, # layers per tower
-               dropout:float=0.1, # dropout in towers and head
-               head_dims=(256, 64), # head hidden widths
-               epochs:int=30, # maximum epochs per fold
-               batch_size:int=256, # rows per step
-               lr:float=2e-3, # peak learning rate
-               weight_decay:float=1e-4, # AdamW weight decay
-               patience:int=5, # early-stopping patience (epochs)
-               hybrid_weight:float=0.5, # L1 weight of the hybrid loss
-               seed:int=42, # one seed for everything
-               device:str="auto", # auto | cpu | cuda
-               n_threads:int=1, # torch CPU threads (0 = all available); 1 suits small towers on a shared machine
                save_models:bool=True, # write fold checkpoints
                progress:bool=True, # progress bar over folds
+               on_fold=None, # optional on_fold(fold, valid_smape), called after each fold (the search reports and prunes with it)
               ) -> dict:
     "Cross-validate a tower model on loaded inputs; write predictions, checkpoints and metrics; return the metrics."
-    device = resolve_device(device); seed_everything(seed)
+    device = resolve_device(p.device); seed_everything(p.seed)
     use_tab = train.num.shape[1] + train.cat.shape[1] > 0
-    model_kw = dict(tower_dim=tower_dim, tower_depth=tower_depth, dropout=dropout, head_dims=tuple(head_dims), fusion=fusion)
+    model_kw = dict(tower_dim=p.tower_dim, tower_depth=p.tower_depth, dropout=p.dropout, head_dims=tuple(p.head_dims), fusion=p.fusion)
+    fit = dict(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, weight_decay=p.weight_decay, patience=p.patience, hybrid_weight=p.hybrid_weight)
     out = Path(out_dir) if out_dir is not None else None
-    with torch_threads(n_threads) as n_threads:
-        cv = cross_validate(train, test, model_kw, use_tab, seed, device, out if save_models and out else None, progress,
-                            loss=loss, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                            patience=patience, hybrid_weight=hybrid_weight)
+    with torch_threads(p.n_threads) as n_threads:
+        cv = cross_validate(train, test, model_kw, use_tab, p.seed, device, out if save_models and out else None, progress, on_fold, loss=p.loss, **fit)
         lat = head_latency_us(cv["model"], scale_inputs(test if len(test) else train, cv["scaler"]), device=device)
     m = dict(oof_smape=cv["oof_smape"], fold_smape=cv["fold_smape"], n_params=cv["n_params"], best_epochs=cv["best_epochs"],
              train_seconds_per_fold=float(np.mean(cv["seconds"])), head_latency_us_per_sample=lat, device=device,
              n_threads=n_threads, blocks=list(train.blocks) + (["tab"] if use_tab else []),
-             loss=loss, fusion=fusion, n_train=len(train), n_test=len(test), model_kw=cv["model_kw"],
-             fit=dict(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
-                      hybrid_weight=hybrid_weight, seed=seed))
+             loss=p.loss, fusion=p.fusion, n_train=len(train), n_test=len(test), model_kw=cv["model_kw"], fit=dict(fit, seed=p.seed))
     if out is not None:
         save_preds(pd.DataFrame({"sample_id": train.sample_id, "pred": cv["oof"], "fold": train.fold}), out/"oof.parquet")
         save_preds(pd.DataFrame({"sample_id": test.sample_id, "pred": cv["test"]}), out/"test.parquet")
@@ -480,24 +493,19 @@ def plot_oof(y_log, # true log1p prices
     plt.close(fig); return Path(path)
 
 # %% ../nbs/03_towers_cv.ipynb #33b5c72b
-def run_towers_cv(run_dir, # the run folder
-                  data_dir:str="", # raw data ("" = the twin in {run_dir}/data)
-                  n_train:int=400, # twin size when upstream stages must be built
-                  n_test:int=200,
-                  blocks=("text", "image", "joint_text", "joint_image", "tab"), # inputs; missing joint blocks are skipped
+def run_towers_cv(p:TowersParams, # the stage's parameters
                   out_name:str="towers", # artifact folder name inside run_dir
-                  seed:int=42, # one seed for everything
-                  device:str="auto", # auto | cpu | cuda
-                  **fit_kw, # loss, fusion, tower_dim, ..., see fit_towers
+                  progress:bool=True, # progress bar over folds
+                  on_fold=None, # optional on_fold(fold, valid_smape), see `fit_towers`
                  ) -> dict:
     "The stage: load inputs, cross-validate, write `{run_dir}/{out_name}/` artifacts, add the oracle floor; return metrics."
-    train, test, missing = load_tower_inputs(run_dir, blocks, data_dir, n_train, n_test, seed)
-    out = RunPaths(run_dir).stage(out_name)
-    res = fit_towers(train, test, out, seed=seed, device=device, **fit_kw)
+    train, test, missing = load_tower_inputs(p.run_dir, tuple(p.blocks), p.data_dir, p.n_train, p.n_test, p.seed)
+    out = RunPaths(p.run_dir).stage(out_name)
+    res = fit_towers(train, test, p, out, progress=progress, on_fold=on_fold)
     res["blocks_missing"] = missing
-    res["oracle_smape"] = oracle_floor(Path(data_dir or RunPaths(run_dir).data)/"oracle.csv", train.sample_id, train.y)
+    res["oracle_smape"] = oracle_floor(Path(p.data_dir or RunPaths(p.run_dir).data)/"oracle.csv", train.sample_id, train.y)
     save_json({k: v for k, v in res.items() if k not in ("oof", "test", "model")}, out/"metrics.json")
-    save_json(dict(fit_kw, blocks=list(blocks), seed=seed, device=device, data_dir=data_dir, n_train=n_train, n_test=n_test), out/"params.json")
+    save_json(dataclasses.asdict(p), out/"params.json")
     return res
 
 # %% ../nbs/03_towers_cv.ipynb #023c3533
@@ -530,18 +538,18 @@ def subset(table:TowerTable, # full inputs
 def ablation(train:TowerTable, # full training inputs
              test:TowerTable, # test inputs
              grid:list, # from `ablation_grid`
+             p:TowersParams, # shared settings (each configuration sets its own blocks, loss and fusion; no artifacts are written)
              out_csv=None, # write the table here (atomically) when given
              known:dict=None, # metrics already computed, keyed by (blocks, loss, fusion), reused instead of refit
              progress:bool=True, # progress bar over configurations
-             **fit_kw, # shared fit_towers arguments (no artifacts are written per configuration)
             ) -> pd.DataFrame:
     "OOF SMAPE of every configuration of the grid under the same folds, seed and budget."
     rows, cache = [], dict(known or {})
     for g in tqdm(grid, desc="ablation", disable=not progress):
         key = (tuple(g["blocks"]), g["loss"], g["fusion"])
         if key not in cache:
-            cache[key] = fit_towers(subset(train, g["blocks"]), subset(test, g["blocks"]), None, loss=g["loss"],
-                                    fusion=g["fusion"], save_models=False, progress=False, **fit_kw)
+            cache[key] = fit_towers(subset(train, g["blocks"]), subset(test, g["blocks"]), p.but(loss=g["loss"], fusion=g["fusion"]), None,
+                                    save_models=False, progress=False)
         m = cache[key]
         rows.append(dict(g, blocks="+".join(g["blocks"]), oof_smape=m["oof_smape"], fold_smape_std=float(np.std(m["fold_smape"])),
                          n_params=m["n_params"], seconds_per_fold=m["train_seconds_per_fold"]))

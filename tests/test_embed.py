@@ -5,10 +5,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from spam_llms import embed
-from spam_llms.embed import ensure_embeddings, get_encoder, load_blocks, run_embed, tiny_test_models
+from spam_llms.embed import EmbedParams, ensure_embeddings, get_encoder, load_blocks, run_embed, tiny_test_models
 
 SIDE = 96  # efficientnet-lite0 input side in these tests (fast; the recipe is the same code as 224)
-QUIET = dict(progress=False, log=lambda m: None, chunk_rows=16)  # small chunks: several per split; default batch sizes
+QUIET = dict(progress=False, log=lambda m: None)
+
+
+def params(run, data_dir, **changes) -> EmbedParams:
+    "The stage's smoke parameters for a run folder, in small chunks (several per split; default batch sizes), some values changed."
+    return EmbedParams.smoke(run_dir=str(run), data_dir=data_dir, **({"chunk_rows": 16} | changes))
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +54,8 @@ def fresh(base, dst, onnx_seed=None):
     return dst, cache
 
 
-def embed_run(run, base, cache, **kw):
-    return run_embed(run, str(base/"data"), image_size=kw.pop("image_size", SIDE), cache_dir=str(cache), **{**QUIET, **kw})
+def embed_run(run, base, cache, log=QUIET["log"], **changes):
+    return run_embed(params(run, str(base/"data"), **({"image_size": SIDE, "cache_dir": str(cache)} | changes)), progress=False, log=log)
 
 
 def expected_bad(base, split):
@@ -108,8 +113,8 @@ def test_changed_recipe_or_rows_is_never_served_stale(base, onnx_seed, tmp_path)
 
 KILL_SCRIPT = """
 import sys
-from spam_llms.embed import run_embed
-run_embed(sys.argv[1], sys.argv[2], image_size=int(sys.argv[4]), cache_dir=sys.argv[3], chunk_rows=16, progress=False)
+from spam_llms.embed import EmbedParams, run_embed
+run_embed(EmbedParams.smoke(run_dir=sys.argv[1], data_dir=sys.argv[2], image_size=int(sys.argv[4]), cache_dir=sys.argv[3], chunk_rows=16), progress=False)
 """
 
 
@@ -225,7 +230,7 @@ def test_ray_gives_the_plain_loop_vectors_on_real_rows(real_run, onnx_seed, tmp_
     ms = {}
     for engine, kw in (("plain", {}), ("ray", RAY)):
         run, cache = fresh(real_run/"run", tmp_path/engine, onnx_seed)
-        ms[engine] = json.loads(run_embed(run, str(real_run), image_encoder="", precision=precision, cache_dir=str(cache), **{**QUIET, **kw}).read_text())
+        ms[engine] = json.loads(run_embed(params(run, str(real_run), image_encoder="", precision=precision, cache_dir=str(cache), **kw), **QUIET).read_text())
     assert ms["ray"]["report"]["text"]["train"]["engine"] == "ray" and ms["plain"]["report"]["text"]["train"]["engine"] == "local"
     assert ms["ray"]["blocks"]["text"]["recipe"]["precision"] == precision
     assert [len(np.load(ms["ray"]["ids"][s])) for s in ("train", "test")] == [132, 100]

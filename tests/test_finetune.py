@@ -5,15 +5,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
 from spam_llms import finetune as ft
+from spam_llms.config import resolve_stage
 from spam_llms.core import load_json, stable_hash
 from spam_llms.gbm import load_inputs
-from spam_llms.pipeline import notebook_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT/"nbs"/"03b_finetune.ipynb"
-TINY = dict(max_len=12, n_train_layers=1, epochs=1, batch_size=16, progress=False, n_threads=1)
+TINY = dict(max_len=12, n_train_layers=1, epochs=1, batch_size=16, n_threads=1)
+
+
+def fit(tr, te, out_dir, **changes):
+    "`fit_finetune` at TINY sizes (the notebook's smoke values otherwise), some values changed, without progress bars."
+    return ft.fit_finetune(tr, te, out_dir, ft.FinetuneParams.smoke(**(TINY | changes)), progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +63,13 @@ def test_cached_lower_layers_plus_trained_top_equal_the_whole_encoder(real_frame
 def reference(real_frames, tmp_path_factory):
     "One uninterrupted 5-fold fit on the real rows: the yardstick of the determinism, resume and leak checks."
     d = tmp_path_factory.mktemp("ref")
-    return d, ft.fit_finetune(*real_frames, d, seed=3, **TINY)
+    return d, fit(*real_frames, d, seed=3)
 
 
 def test_same_seed_same_predictions_other_seed_differs(real_frames, reference, tmp_path):
     (ref_dir, a), (tr, te) = reference, real_frames
-    b = ft.fit_finetune(tr, te, tmp_path/"b", seed=3, **TINY)
-    c = ft.fit_finetune(tr, te, tmp_path/"c", seed=4, **TINY)
+    b = fit(tr, te, tmp_path/"b", seed=3)
+    c = fit(tr, te, tmp_path/"c", seed=4)
     for f in ["oof.parquet", "test.parquet"]:
         pd.testing.assert_frame_equal(pd.read_parquet(ref_dir/f), pd.read_parquet(tmp_path/"b"/f))
         assert not np.allclose(pd.read_parquet(ref_dir/f).pred, pd.read_parquet(tmp_path/"c"/f).pred)
@@ -80,17 +84,17 @@ def test_same_seed_same_predictions_other_seed_differs(real_frames, reference, t
 def test_resume_after_an_interrupted_run_gives_the_uninterrupted_result(real_frames, reference, tmp_path):
     (ref_dir, _), (tr, te) = reference, real_frames
     with pytest.raises(ft.FoldLimitReached, match="stopped after 1 new fold"):
-        ft.fit_finetune(tr, te, tmp_path, seed=3, max_new_folds=1, **TINY)
+        fit(tr, te, tmp_path, seed=3, max_new_folds=1)
     assert [p.name for p in tmp_path.glob("fold*.safetensors")] == ["fold0.safetensors"]
     assert not (tmp_path/"oof.parquet").exists()  # nothing half-written
     (tmp_path/"fold1.safetensors").write_bytes(b"a killed write")  # a torn file is retrained, not trusted
-    m = ft.fit_finetune(tr, te, tmp_path, seed=3, **TINY)
+    m = fit(tr, te, tmp_path, seed=3)
     assert [v.get("resumed", False) for v in m["folds"].values()] == [True, False, False, False, False]
     for f in ["oof.parquet", "test.parquet"]:
         pd.testing.assert_frame_equal(pd.read_parquet(ref_dir/f), pd.read_parquet(tmp_path/f))
     # other settings: a finished fold is retrained, not reused
     with pytest.raises(ft.FoldLimitReached, match="stopped after 1 new fold"):
-        ft.fit_finetune(tr, te, tmp_path, seed=3, max_new_folds=1, **(TINY | {"lr": 3e-4}))
+        fit(tr, te, tmp_path, seed=3, max_new_folds=1, lr=3e-4)
     assert not np.array_equal(ft.load_file(str(tmp_path/"fold0.safetensors"))["valid_pred"].numpy(),
                               ft.load_file(str(ref_dir/"fold0.safetensors"))["valid_pred"].numpy())
 
@@ -99,7 +103,7 @@ def test_oof_rows_never_see_their_own_fold(real_frames, reference, tmp_path):
     (ref_dir, _), (tr, te) = reference, real_frames
     tr2 = tr.copy(); f0 = tr2.fold == 0
     tr2.loc[f0, "log_price"] = np.random.default_rng(0).uniform(0, 7, f0.sum())  # scramble fold 0's prices
-    ft.fit_finetune(tr2, te, tmp_path, seed=3, **TINY)
+    fit(tr2, te, tmp_path, seed=3)
     a, b = pd.read_parquet(ref_dir/"oof.parquet"), pd.read_parquet(tmp_path/"oof.parquet")
     fold0 = a.fold == 0
     np.testing.assert_array_equal(a.pred[fold0], b.pred[fold0])  # fold 0's model never saw fold 0's prices
@@ -108,25 +112,23 @@ def test_oof_rows_never_see_their_own_fold(real_frames, reference, tmp_path):
 
 def test_bad_settings_fail_clearly(real_frames, tmp_path):
     tr, te = real_frames
-    with pytest.raises(ValueError, match="loss must be one of"): ft.fit_finetune(tr, te, tmp_path/"x", **(TINY | {"loss": "mse"}))
-    with pytest.raises(ValueError, match="has 6 layers"): ft.fit_finetune(tr, te, tmp_path/"x", **(TINY | {"n_train_layers": 8}))
-    with pytest.raises(ValueError, match="no column 'fold'"): ft.fit_finetune(tr.drop(columns="fold"), te, tmp_path/"x", **TINY)
+    with pytest.raises(ValueError, match="loss must be one of"): fit(tr, te, tmp_path/"x", loss="mse")
+    with pytest.raises(ValueError, match="has 6 layers"): fit(tr, te, tmp_path/"x", n_train_layers=8)
+    with pytest.raises(ValueError, match="no column 'fold'"): fit(tr.drop(columns="fold"), te, tmp_path/"x")
 
 
 def test_every_profile_sets_only_declared_parameters():
-    decl = notebook_parameters(NB)
-    for prof in ["smoke", "default", "full", "real", "gpu"]:
-        cfg = yaml.safe_load((ROOT/"configs"/prof/"03b_finetune.yaml").read_text()) or {}
-        assert set(cfg) <= set(decl), (prof, set(cfg) - set(decl))
+    for prof in ["smoke", "default", "full", "real", "gpu"]:  # resolve_stage refuses an undeclared key; every key builds the parameter set
+        ft.FinetuneParams(**{k: s.value for k, s in resolve_stage(NB, ROOT/"configs", prof).items()})
 
 
 def test_gpu_profile_runs_on_cpu_at_smoke_size(tmp_path):
     "The gpu recipe (every layer trained, its optimiser settings) on the twin, with only the sizes shrunk, so it cannot rot."
-    cfg = yaml.safe_load((ROOT/"configs/gpu/03b_finetune.yaml").read_text())
-    assert cfg["n_train_layers"] == -1
-    run_kw = {k: v for k, v in cfg.items() if k not in ("n_train", "n_test", "seed", "device", "data_dir", "run_dir", "text_col")}
-    run_kw |= dict(epochs=1, max_len=16, progress=False, n_threads=1)  # sizes only
-    m = ft.run_finetune(tmp_path, n_train=80, n_test=20, seed=1, device="cpu", text_col=cfg.get("text_col", "text"), **run_kw)
+    run = dict(run_dir=str(tmp_path), data_dir="", seed=1, device="cpu")
+    p = ft.FinetuneParams(**{k: s.value for k, s in resolve_stage(NB, ROOT/"configs", "gpu", run=run).items()})
+    assert p.n_train_layers == -1
+    p = p.but(n_train=80, n_test=20, epochs=1, max_len=16, n_threads=1)  # sizes only
+    m = ft.run_finetune(p, progress=False)
     assert np.isfinite(m["oof_smape"]) and len(m["fold_smape"]) == 5
     assert m["n_trainable_params"] > 20_000_000  # the whole encoder trained, embeddings included
     assert len(pd.read_parquet(tmp_path/"finetune/test.parquet")) == 20

@@ -21,7 +21,8 @@ def noise_inputs(n=1500, m=200, d=24, seed=0):
             "has_image_train": np.ones(n, bool), "has_image_test": np.ones(m, bool)}
 
 
-FAST = dict(svd_dims=2, ks=(5, 20), num_boost_round=400, early_stopping=30)
+# the neighbour switches off: each test turns on the spaces it checks
+FAST = gbm.LgbmParams.smoke(svd_dims=2, ks="5,20", num_boost_round=400, early_stopping=30, tfidf_knn=False, name_knn=False, unit_price_knn=False)
 
 
 def leaky_oof_neighbours(vectors, folds, k, query_vectors=None, **kw):
@@ -36,7 +37,7 @@ def test_knn_features_do_not_leak_into_oof_scores(tmp_path, monkeypatch):
     inp = noise_inputs(); y = inp["train"].log_price.to_numpy()
     base = smape_log(y, np.full(len(y), np.median(y)))
     params = gbm.lgbm_params(n_threads=1, learning_rate=0.1)
-    score = lambda name: gbm.fit_lgbm_stage(inp, tmp_path/name, use_knn=True, params=params, **FAST)[0]["oof_smape"]
+    score = lambda name: gbm.fit_lgbm_stage(inp, tmp_path/name, FAST, use_knn=True, params=params)[0]["oof_smape"]
     honest = score("honest")
     # a broken search that returns each row itself is still harmless: the nested fold features drop the holdout fold
     monkeypatch.setattr(gbm, "oof_neighbours", leaky_oof_neighbours)
@@ -65,11 +66,11 @@ def test_nested_fold_features_ignore_the_holdout_fold():
 def test_lgbm_is_deterministic_and_early_stops(tmp_path):
     inp = noise_inputs(n=400, m=50)
     params = gbm.lgbm_params(n_threads=2, learning_rate=0.1, seed=3)   # two threads: determinism must not need one
-    a, _ = gbm.fit_lgbm_stage(inp, tmp_path/"a", params=params, **FAST)
-    b, _ = gbm.fit_lgbm_stage(inp, tmp_path/"b", params=params, **FAST)
+    a, _ = gbm.fit_lgbm_stage(inp, tmp_path/"a", FAST, params=params)
+    b, _ = gbm.fit_lgbm_stage(inp, tmp_path/"b", FAST, params=params)
     pd.testing.assert_frame_equal(load_preds(tmp_path/"a/oof.parquet"), load_preds(tmp_path/"b/oof.parquet"))
     pd.testing.assert_frame_equal(load_preds(tmp_path/"a/test.parquet"), load_preds(tmp_path/"b/test.parquet"))
-    assert max(a["best_iterations"]) < FAST["num_boost_round"]           # noise: stops early
+    assert max(a["best_iterations"]) < FAST.num_boost_round           # noise: stops early
     assert (tmp_path/"a/fold0.txt").read_text() == (tmp_path/"b/fold0.txt").read_text()
 
 
@@ -86,8 +87,8 @@ def test_knn_features_help_when_neighbours_share_prices(tmp_path):
     inp = {"train": tr, "test": te, "blocks_train": {"text": v[:n]}, "blocks_test": {"text": v[n:]},
            "has_image_train": np.ones(n, bool), "has_image_test": np.ones(m, bool)}
     params = gbm.lgbm_params(n_threads=1, learning_rate=0.1)
-    with_knn, _ = gbm.fit_lgbm_stage(inp, tmp_path/"k", use_knn=True, params=params, **(FAST | dict(svd_dims=0)))
-    without, _ = gbm.fit_lgbm_stage(inp, tmp_path/"n", use_knn=False, params=params, **(FAST | dict(svd_dims=0)))
+    with_knn, _ = gbm.fit_lgbm_stage(inp, tmp_path/"k", FAST.but(svd_dims=0), use_knn=True, params=params)
+    without, _ = gbm.fit_lgbm_stage(inp, tmp_path/"n", FAST.but(svd_dims=0), use_knn=False, params=params)
     assert with_knn["oof_smape"] < 0.5 * without["oof_smape"], (with_knn["oof_smape"], without["oof_smape"])
     test_pred = load_preds(tmp_path/"k/test.parquet").set_index("sample_id").pred
     assert smape_log(lp[n:], test_pred.loc[te.sample_id].to_numpy()) < 0.5 * without["oof_smape"]
@@ -95,7 +96,7 @@ def test_knn_features_help_when_neighbours_share_prices(tmp_path):
 
 def test_tfidf_stage_on_a_small_twin(tmp_path):
     run = tmp_path/"run"
-    m = gbm.run_tfidf(run, n_train=300, n_test=100, seed=1, max_features=20_000)
+    m = gbm.run_tfidf(gbm.LgbmParams.smoke(run_dir=str(run), n_train=300, n_test=100, seed=1, tfidf_max_features=20_000))
     tr = pd.read_parquet(RunPaths(run).preprocessed/"train.parquet")
     oof, test = load_preds(run/"tfidf/oof.parquet"), load_preds(run/"tfidf/test.parquet")
     assert set(oof.sample_id) == set(tr.sample_id) and len(test) == 100
@@ -108,16 +109,17 @@ def test_tfidf_stage_on_a_small_twin(tmp_path):
 
 def test_lgbm_stage_end_to_end_on_a_small_twin(tmp_path):
     "The stage on a real (small) twin, with embeddings from the embedding stage's tiny random test encoders (fast)."
-    from spam_llms.embed import run_embed, tiny_test_models
+    from spam_llms.embed import EmbedParams, run_embed, tiny_test_models
     from spam_llms.preprocess import ensure_preprocessed
     run = tmp_path/"outputs"/"run"
     ensure_preprocessed(run, n_train=200, n_test=60, seed=3)
     tiny = tiny_test_models(tmp_path/"models")
-    run_embed(run, text_encoder=tiny["bert"], image_encoder="", joint_encoder=tiny["clip"], device="cpu", progress=False, log=lambda *a: None)
-    kw = dict(n_train=200, n_test=60, seed=3, svd_dims=4, ks="3,10", learning_rate=0.2, num_boost_round=200, early_stopping=20,
-              min_data_in_leaf=5, num_leaves=7)
-    m = gbm.run_lgbm(run, use_knn=True, **kw)
-    m0 = gbm.run_lgbm(run, use_knn=False, **kw)
+    run_embed(EmbedParams.smoke(run_dir=str(run), data_dir="", text_encoder=tiny["bert"], image_encoder="", joint_encoder=tiny["clip"], device="cpu"),
+              progress=False, log=lambda *a: None)
+    p = gbm.LgbmParams.smoke(run_dir=str(run), n_train=200, n_test=60, seed=3, svd_dims=4, ks="3,10", learning_rate=0.2, num_boost_round=200,
+                             early_stopping=20, min_data_in_leaf=5, num_leaves=7, tfidf_knn=False, name_knn=False, unit_price_knn=False)
+    m = gbm.run_lgbm(p, use_knn=True)
+    m0 = gbm.run_lgbm(p, use_knn=False)
     tr = pd.read_parquet(RunPaths(run).preprocessed/"train.parquet")
     for name, met in [("lgbm", m), ("lgbm_noknn", m0)]:
         oof = load_preds(run/name/"oof.parquet").merge(tr[["sample_id", "fold", "log_price"]], on="sample_id", suffixes=("", "_pre"))
@@ -130,7 +132,7 @@ def test_lgbm_stage_end_to_end_on_a_small_twin(tmp_path):
     assert {"knn_text_mean3", "knn_joint_text_mean3", "knn_joint_image_mean3", "knn_concat_mean3", "text_pc0", "joint_image_pc0"} <= set(names)
     assert m["knn_spaces"] == ["text", "joint_text", "joint_image", "concat"]
     assert not any(n.startswith("knn_") for n in lgb.Booster(model_file=str(run/"lgbm_noknn/fold0.txt")).feature_name())
-    gbm.run_tfidf(run, n_train=200, n_test=60, seed=3)
+    gbm.run_tfidf(p)
     cmp = gbm.compare_models(run, oracle=gbm.oracle_smape(tr, RunPaths(run).data))
     assert cmp.model.tolist() == ["tfidf", "lgbm_noknn", "lgbm", "oracle floor"]
     assert (run/"lgbm/comparison.csv").exists()
@@ -158,7 +160,7 @@ def test_tfidf_knn_features_do_not_leak_into_oof_scores(tmp_path, monkeypatch):
     base = smape_log(y, np.full(len(y), np.median(y)))
     params = gbm.lgbm_params(n_threads=1, learning_rate=0.1)
     def score(name):
-        m, _ = gbm.fit_lgbm_stage(inp, tmp_path/name, use_knn=False, tfidf_knn=True, params=params, **FAST)
+        m, _ = gbm.fit_lgbm_stage(inp, tmp_path/name, FAST.but(tfidf_knn=True), use_knn=False, params=params)
         assert m["knn_spaces"] == ["tfidf"]
         return m["oof_smape"]
     honest = score("honest")
@@ -184,9 +186,8 @@ def test_tfidf_knn_features_help_when_listings_share_words(tmp_path):
     te = pd.DataFrame({"sample_id": np.arange(n, n + m), "num_x": rng.normal(size=m), "catalog_content": text[n:]})
     inp = {"train": tr, "test": te}
     params = gbm.lgbm_params(n_threads=1, learning_rate=0.1)
-    kw = FAST | dict(svd_dims=0, use_knn=False, params=params)
-    with_knn, _ = gbm.fit_lgbm_stage(inp, tmp_path/"k", tfidf_knn=True, **kw)
-    without, _ = gbm.fit_lgbm_stage(inp, tmp_path/"n", tfidf_knn=False, **kw)
+    with_knn, _ = gbm.fit_lgbm_stage(inp, tmp_path/"k", FAST.but(svd_dims=0, tfidf_knn=True), use_knn=False, params=params)
+    without, _ = gbm.fit_lgbm_stage(inp, tmp_path/"n", FAST.but(svd_dims=0), use_knn=False, params=params)
     assert with_knn["oof_smape"] < 0.5 * without["oof_smape"], (with_knn["oof_smape"], without["oof_smape"])
     test_pred = load_preds(tmp_path/"k/test.parquet").set_index("sample_id").pred
     assert smape_log(lp[n:], test_pred.loc[te.sample_id].to_numpy()) < 0.5 * without["oof_smape"]
@@ -250,10 +251,10 @@ def contract_ok(run, name, n_test):
 
 def test_text_peers_write_the_model_contract_on_a_small_twin(tmp_path):
     run = tmp_path/"run"
-    kw = dict(n_train=300, n_test=100, seed=1)
-    gbm.run_knn_tfidf(run, k=15, power=4.0, **kw)
-    gbm.run_peer_svd_lgbm(run, svd_dims=16, learning_rate=0.2, num_boost_round=300, early_stopping=30, **kw)
-    gbm.run_tfidf(run, char_range="3,5", alpha=2.0, max_features=20_000, **kw)
+    p = gbm.LgbmParams.smoke(run_dir=str(run), n_train=300, n_test=100, seed=1, knn_tfidf_k=15, knn_tfidf_power=4.0)
+    gbm.run_knn_tfidf(p)
+    gbm.run_peer_svd_lgbm(p.but(peer_svd_dims=16, peer_learning_rate=0.2, num_boost_round=300, early_stopping=30))
+    gbm.run_tfidf(p.but(tfidf_char="3,5", tfidf_alpha=2.0, tfidf_max_features=20_000))
     tr = pd.read_parquet(RunPaths(run).preprocessed/"train.parquet")
     base = smape_log(tr.log_price, np.full(len(tr), tr.log_price.median()))
     for name in ["knn_tfidf", "peer_svd_lgbm", "tfidf"]:
@@ -261,7 +262,7 @@ def test_text_peers_write_the_model_contract_on_a_small_twin(tmp_path):
     assert load_json(run/"peer_svd_lgbm/metrics.json")["recipe"].endswith("SVD16 -> LightGBM(l1)")
     assert "char_wb(3, 5)" in load_json(run/"tfidf/metrics.json")["recipe"]
     first = load_preds(run/"knn_tfidf/oof.parquet")
-    gbm.run_knn_tfidf(run, k=15, power=4.0, out_name="knn_again", **kw)                  # same seed, same predictions
+    gbm.run_knn_tfidf(p, out_name="knn_again")                  # same seed, same predictions
     pd.testing.assert_frame_equal(first, load_preds(run/"knn_again/oof.parquet"))
 
 

@@ -6,13 +6,15 @@ import pandas as pd
 import pytest
 import optuna
 from spam_llms import gbm
-from spam_llms.search import (ADAPTERS, parse_space, suggest_params, make_sampler, make_pruner, FoldReporter,
-                              reporting_folds, run_trial, run_search, open_study, finished, storage_url, stage_base, check_space,
-                              accepted, repo_root)
+import dataclasses
+from spam_llms.gbm import LgbmParams
+from spam_llms.search import (ADAPTERS, SearchParams, parse_space, suggest_params, make_sampler, make_pruner, FoldReporter,
+                              run_trial, run_search, open_study, finished, storage_url, stage_base, check_space, resolve, repo_root)
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 ROOT = Path(__file__).resolve().parents[1]
-FAST = dict(seed=0, n_train=200, n_test=50, device="cpu", profile="smoke", progress=False, refit=False)
+FAST = dict(progress=False, refit=False)
+def search_params(run, **kw): "The TF-IDF peer's search on the tiny run folder."; return SearchParams.smoke(run_dir=str(run), model="tfidf", seed=0, n_train=200, n_test=50, device="cpu", **kw)
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
@@ -53,11 +55,11 @@ def test_conditional_key_only_when_its_condition_holds():
 
 @pytest.mark.parametrize("model", sorted(ADAPTERS))
 def test_shipped_spaces_and_adapters_match_their_stage(model):
-    "Every configs/search file parses and names only keys its stage declares and its run function gets (catches API drift)."
+    "Every configs/search file parses and names only keys its stage declares and its model reads (catches API drift)."
     ad = ADAPTERS[model]; cfg = parse_space(ROOT/"configs"/"search"/f"{model}.yaml")
     base, decl = stage_base(ROOT, ad.stage); check_space(cfg, decl, ad)
-    assert not set(ad.keys.values()) - accepted(ad)
-    assert set(ad.keys) <= set(decl), sorted(set(ad.keys) - set(decl))
+    assert set(ad.reads) <= set(decl), sorted(set(ad.reads) - set(decl))
+    assert set(ad.reads) <= {f.name for f in dataclasses.fields(resolve(ad.params))}
 
 # --- sampler and pruner ---
 def test_same_seed_same_suggestions():
@@ -73,15 +75,13 @@ def test_pruner_stops_a_bad_trial_after_a_fold():
     def objective(trial):
         err = trial.suggest_float("err", 0, 1)
         fit = lambda k, tr, va: (y[va] + err, np.zeros(1))
-        with reporting_folds("spam_llms.gbm:cv_predict", "cv_predict", FoldReporter(trial)):
-            oof, _, _ = gbm.cv_predict(fit, y, folds, 1)
+        oof, _, _ = gbm.cv_predict(fit, y, folds, 1, on_fold=FoldReporter(trial).on_fold)
         return float(np.mean(np.abs(oof - y)))
     s = optuna.create_study(pruner=make_pruner("median", n_startup_trials=2))
     for e in (0.0, 0.1, 0.9): s.enqueue_trial({"err": e})
     s.optimize(objective, n_trials=3)
     assert [t.state.name for t in s.trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
     assert len(s.trials[2].intermediate_values) == 2       # stopped after the second fold (warm-up of one step)
-    assert gbm.cv_predict.__name__ == "cv_predict"        # the fold loop is restored after a pruned trial
 
 # --- the objective reads the stored folds ---
 def test_objective_uses_the_stored_fold_column(run, monkeypatch, tmp_path):
@@ -90,7 +90,7 @@ def test_objective_uses_the_stored_fold_column(run, monkeypatch, tmp_path):
     monkeypatch.setattr(gbm, "cv_predict", spy)
     common = dict(run_dir=str(run), data_dir="", n_train=200, n_test=50, seed=0, device="cpu")
     sp = parse_space("stage: 04_lgbm_baseline\nspace: {tfidf_alpha: {type: logfloat, low: 0.1, high: 10}}")["space"]
-    base = {"tfidf_max_features": 5000, "tfidf_char": "2,5"}
+    base = dataclasses.asdict(LgbmParams.smoke()) | {"tfidf_max_features": 5000, "tfidf_char": "2,5"}
     v1 = run_trial(optuna.trial.FixedTrial({"tfidf_alpha": 1.0}), "tfidf", sp, base, common)
     stored = pd.read_parquet(run/"preprocessed"/"train.parquet")
     np.testing.assert_array_equal(seen[-1], stored.fold.to_numpy())
@@ -105,7 +105,7 @@ def test_objective_uses_the_stored_fold_column(run, monkeypatch, tmp_path):
 
 # --- storage: resume after kill -9, shared workers ---
 def test_search_is_reproducible_from_the_seed(run, tmp_path):
-    reps = [run_search(run, "tfidf", n_trials=3, storage=f"sqlite:///{tmp_path}/s{i}.db", **FAST) for i in range(2)]
+    reps = [run_search(search_params(run, n_trials=3, storage=f"sqlite:///{tmp_path}/s{i}.db"), **FAST) for i in range(2)]
     tabs = [pd.read_csv(r["trials_csv"]) for r in reps]
     pd.testing.assert_frame_equal(tabs[0].filter(regex="^(value|params_)"), tabs[1].filter(regex="^(value|params_)"))
 
@@ -120,8 +120,8 @@ def complete_trials(db:Path) -> int:
 
 def test_kill_9_then_rerun_continues_the_study(run, tmp_path):
     url = f"sqlite:///{tmp_path}/killed.db"
-    code = (f"from spam_llms.search import run_search; run_search({str(run)!r}, 'tfidf', n_trials=200, storage={url!r}, "
-            f"seed=0, n_train=200, n_test=50, device='cpu', profile='smoke', progress=False, refit=False)")
+    code = (f"from spam_llms.search import run_search, SearchParams; run_search(SearchParams.smoke(run_dir={str(run)!r}, model='tfidf', "
+            f"n_trials=200, storage={url!r}, seed=0, n_train=200, n_test=50, device='cpu'), progress=False, refit=False)")
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         t0 = time.time()
@@ -133,14 +133,14 @@ def test_kill_9_then_rerun_continues_the_study(run, tmp_path):
     finally: os.kill(p.pid, signal.SIGKILL); p.wait()
     before = open_study(url, "tfidf"); n_done, n_all = finished(before), len(before.trials)
     assert n_done >= 1
-    rep = run_search(run, "tfidf", n_trials=n_done + 2, storage=url, **FAST)
+    rep = run_search(search_params(run, n_trials=n_done + 2, storage=url), **FAST)
     after = open_study(url, "tfidf"); nums = [t.number for t in after.trials]
     assert len(nums) > n_all and len(set(nums)) == len(nums) and finished(after) == n_done + 2
     assert rep["complete"] + rep["pruned"] == n_done + 2
 
 def test_two_workers_share_one_sqlite_storage(run, tmp_path):
     url = f"sqlite:///{tmp_path}/shared.db"
-    rep = run_search(run, "tfidf", n_trials=4, storage=url, n_workers=2, **FAST)
+    rep = run_search(search_params(run, n_trials=4, storage=url, n_workers=2), **FAST)
     st = open_study(url, "tfidf"); nums = [t.number for t in st.trials]
     assert finished(st) == 4 and sorted(nums) == list(range(len(nums))) and len(nums) == 4
     assert sorted(t.user_attrs["worker"] for t in st.trials) == [0, 0, 1, 1]

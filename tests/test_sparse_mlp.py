@@ -10,7 +10,13 @@ from spam_llms.core import smape_log, load_json, load_preds, RunPaths
 from spam_llms.data import read_challenge_csv
 from spam_llms.preprocess import parse_catalog
 
-SMALL = dict(epochs=3, batch_size=32, hidden="32,16,16", n_seeds=2, device="cpu")
+SMALL = dict(epochs=3, batch_size=32, hidden="32,16,16", n_seeds=2, device="cpu", knn_features=False)
+
+
+def run(run_dir, data_dir, out_name="sparse_mlp", on_unit=None, on_fold=None, **changes):
+    "The stage at SMALL sizes (the notebook's smoke values otherwise), some values changed."
+    p = smlp.SparseMlpParams.smoke(run_dir=str(run_dir), data_dir=str(data_dir), **(SMALL | changes))
+    return smlp.run_sparse_mlp(p, out_name, on_unit, on_fold)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +33,7 @@ def preds(run_dir, name="sparse_mlp"):
 
 
 def test_contract_on_real_rows(tmp_path, real_run):
-    m = smlp.run_sparse_mlp(tmp_path, str(real_run), **SMALL)
+    m = run(tmp_path, real_run)
     oof, test, m2 = preds(tmp_path)
     train = pd.read_parquet(tmp_path/"preprocessed"/"train.parquet")
     test_ids = read_challenge_csv(real_run/"test.csv", "test").sample_id
@@ -40,9 +46,9 @@ def test_contract_on_real_rows(tmp_path, real_run):
 
 
 def test_same_seed_same_predictions_and_resume(tmp_path, real_run):
-    a = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="a", **SMALL)
-    b = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="b", **SMALL)
-    c = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="c", **(SMALL | {"seed": 7}))
+    a = run(tmp_path, real_run, "a")
+    b = run(tmp_path, real_run, "b")
+    c = run(tmp_path, real_run, "c", seed=7)
     (oa, ta, _), (ob, tb, _), (oc, _, _) = preds(tmp_path, "a"), preds(tmp_path, "b"), preds(tmp_path, "c")
     assert a["units_reused"] == b["units_reused"] == 0
     pd.testing.assert_frame_equal(oa, ob); pd.testing.assert_frame_equal(ta, tb)
@@ -51,19 +57,20 @@ def test_same_seed_same_predictions_and_resume(tmp_path, real_run):
     # a run killed after its first unit: the rerun reuses it and ends with the same predictions
     def boom(fold, k):
         raise KeyboardInterrupt("killed")
-    with pytest.raises(KeyboardInterrupt): smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="d", on_unit=boom, **SMALL)
+    with pytest.raises(KeyboardInterrupt): run(tmp_path, real_run, "d", on_unit=boom)
     assert not (tmp_path/"d"/"oof.parquet").exists() and len(list((tmp_path/"d"/"units").rglob("*.npz"))) == 1
-    d = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="d", **SMALL)
+    d = run(tmp_path, real_run, "d")
     assert d["units_reused"] == 1
     od, td, _ = preds(tmp_path, "d"); pd.testing.assert_frame_equal(oa, od); pd.testing.assert_frame_equal(ta, td)
 
     # final outputs deleted, units kept: everything is reused, nothing changes
     for f in ["oof.parquet", "test.parquet", "metrics.json"]: (tmp_path/"d"/f).unlink()
-    e = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="d", **SMALL)
+    seen = []; e = run(tmp_path, real_run, "d", on_fold=lambda f, s: seen.append((int(f), s)))
     assert e["units_reused"] == 2 * len(e["fold_smape"]); pd.testing.assert_frame_equal(oa, preds(tmp_path, "d")[0])
+    assert seen == list(enumerate(e["fold_smape"]))  # on_fold: once per fold, with its SMAPE
 
     # another configuration never reuses these units
-    f = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="d", **(SMALL | {"epochs": 2}))
+    f = run(tmp_path, real_run, "d", epochs=2)
     assert f["units_reused"] == 0
 
 
@@ -100,7 +107,7 @@ def test_oof_rows_never_see_their_fold(real_dir, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("loss", ["huber", "smape"])
 def test_learns_on_the_twin(tmp_path, twin_small, loss):
-    m = smlp.run_sparse_mlp(tmp_path, str(twin_small), **(SMALL | {"n_seeds": 1, "epochs": 4, "loss": loss}))
+    m = run(tmp_path, twin_small, n_seeds=1, epochs=4, loss=loss)
     train = pd.read_parquet(tmp_path/"preprocessed"/"train.parquet"); y = train.log_price.to_numpy()
     assert m["loss"] == loss and m["oof_smape"] < 0.8 * smape_log(y, np.full(len(y), np.median(y)))
 
@@ -113,8 +120,8 @@ def test_smape_loss_is_the_metric_on_real_prices(real_dir):
 
 
 def test_bad_input(tmp_path, real_run, real_dir):
-    with pytest.raises(ValueError, match="'description' is missing"): smlp.run_sparse_mlp(tmp_path, str(real_run), text_col="description", **SMALL)
-    with pytest.raises(ValueError, match="loss must be"): smlp.run_sparse_mlp(tmp_path, str(real_run), loss="mse", **SMALL)
+    with pytest.raises(ValueError, match="'description' is missing"): run(tmp_path, real_run, text_col="description")
+    with pytest.raises(ValueError, match="loss must be"): run(tmp_path, real_run, loss="mse")
     tr, te = real_frames(real_dir); X, _ = smlp.sparse_inputs(tr, te, min_df=1)
     y = tr.log_price.to_numpy().copy(); y[5] = np.nan
     with pytest.raises(ValueError, match="training row 5"): smlp.fit_sparse_mlp(X, y)
@@ -139,14 +146,14 @@ def test_neighbour_inputs_are_nested_on_real_rows(real_dir, tmp_path):
 
 
 def test_stage_with_neighbour_inputs_on_real_rows(tmp_path, real_run, monkeypatch):
-    m = smlp.run_sparse_mlp(tmp_path, str(real_run), knn_features=True, knn_ks="5,10", **SMALL)
-    plain = smlp.run_sparse_mlp(tmp_path, str(real_run), out_name="plain", **SMALL)
+    m = run(tmp_path, real_run, knn_features=True, knn_ks="5,10")
+    plain = run(tmp_path, real_run, "plain")
     assert m["knn_features"] and m["knn_spaces"] == ["text", "tfidf", "name"] and not plain["knn_features"]
     assert m["unit_key"] != plain["unit_key"] and np.isfinite(preds(tmp_path)[1].pred).all()
     assert not np.allclose(preds(tmp_path)[0].pred, preds(tmp_path, "plain")[0].pred)
     def no_search(*a, **k): raise AssertionError("searched although every unit was on disk")
     monkeypatch.setattr(smlp, "stage_neighbours", no_search)  # a rerun reuses every unit and never searches
-    again = smlp.run_sparse_mlp(tmp_path, str(real_run), knn_features=True, knn_ks="5,10", **SMALL)
+    again = run(tmp_path, real_run, knn_features=True, knn_ks="5,10")
     assert again["unit_key"] == m["unit_key"] and again["units_reused"] == again["n_seeds"] * len(m["fold_smape"])
     shutil.rmtree(tmp_path/"sparse_mlp"/"units"/m["unit_key"])  # with a unit missing it must search, and says so
-    with pytest.raises(AssertionError, match="searched"): smlp.run_sparse_mlp(tmp_path, str(real_run), knn_features=True, knn_ks="5,10", **SMALL)
+    with pytest.raises(AssertionError, match="searched"): run(tmp_path, real_run, knn_features=True, knn_ks="5,10")

@@ -1,7 +1,7 @@
 "The synthetic twin: real format, statistics near the real data's, a known noise floor, determinism."
 import numpy as np, pandas as pd, pytest
 from spam_llms.data import load_challenge, open_image
-from spam_llms.synth import make_challenge_data, twin_report, ensure_twin, ranking_agreement, REAL_DEV_OOF, run_scores
+from spam_llms.synth import make_challenge_data, twin_report, ensure_twin, ranking_agreement, real_dev_oof, load_scoreboard, run_scores
 from spam_llms.core import smape
 
 def test_format_and_validation(twin_small):
@@ -99,6 +99,18 @@ def test_ranking_agreement_on_run_folders(tmp_path):
     import json
     for name, v in [("lgbm", 53.0), ("towers", 55.0), ("tfidf", 56.0)]:
         (tmp_path/name).mkdir(); (tmp_path/name/"metrics.json").write_text(json.dumps({"oof_smape": v, "fold_smape": [v]}))
-    r = ranking_agreement(run_scores(tmp_path), REAL_DEV_OOF)
-    assert r["models"] == ["lgbm", "tfidf", "towers"] and r["tau"] == 1.0 and r["gap_a"] == 1.0
-    assert abs(r["gap_b"] - 2.32) < 1e-9
+    real = real_dev_oof()  # bench/real.json, the scoreboard's real dev-set OOF SMAPE
+    r = ranking_agreement(run_scores(tmp_path), real)
+    assert r["models"] == ["lgbm", "tfidf", "towers"] and r["gap_a"] == 1.0 and r["gap_b"] == real["tfidf"] - real["towers"]
+    assert real["lgbm"] < real["towers"] < real["tfidf"] and r["tau"] == 1.0  # the twin-like scores above rank as the real ones
+
+def test_real_scores_come_from_the_scoreboard():
+    "real_dev_oof is bench/real.json's dev set, read as written; the scoreboard's twin agreement recomputes from it."
+    import json
+    from pathlib import Path
+    sb = json.loads((Path(__file__).resolve().parents[1]/"bench"/"real.json").read_text()); dev = sb["real"][sb["dev"]]
+    assert load_scoreboard() == sb
+    assert real_dev_oof() == {m: v["oof"] for m, v in dev["models"].items()} | {"blend": dev["blend"]["oof"]}
+    twin = {m: v["oof"] for m, v in sb["twin"]["models"].items()} | {"blend": sb["twin"]["blend"]["oof"]}
+    r = ranking_agreement(twin, real_dev_oof())
+    assert abs(r["tau"] - sb["agreement"]["tau"]) < 1e-12 and r["models"] == sb["agreement"]["models"]

@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from spam_llms.core import smape_log
-from spam_llms.towers import (LOSSES, TowerRegressor, ablation, ablation_grid, fit_scaler, fit_towers, load_fold_checkpoint,
+from spam_llms.towers import (LOSSES, TowerRegressor, TowersParams, ablation, ablation_grid, fit_scaler, fit_towers, load_fold_checkpoint,
                               make_toy_inputs, predict_log, scale_inputs, subset)
 
-SMALL = dict(tower_dim=32, head_dims=(32,), epochs=10, batch_size=64, lr=3e-3, patience=4, device="cpu", n_threads=1, progress=False)
+SMALL = TowersParams.smoke(tower_dim=32, head_dims=[32], epochs=10, batch_size=64, lr=3e-3, patience=4, dropout=0.1, device="cpu", n_threads=1)
+Q = dict(progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +20,9 @@ def toy():
 
 def test_same_seed_identical_oof_and_test(toy, tmp_path):
     tr, te = toy
-    a = fit_towers(tr, te, tmp_path/"a", seed=7, **SMALL)
-    b = fit_towers(tr, te, tmp_path/"b", seed=7, **SMALL)
-    c = fit_towers(tr, te, None, seed=8, **SMALL)
+    a = fit_towers(tr, te, SMALL.but(seed=7), tmp_path/"a", **Q)
+    b = fit_towers(tr, te, SMALL.but(seed=7), tmp_path/"b", **Q)
+    c = fit_towers(tr, te, SMALL.but(seed=8), None, **Q)
     oa, ob = pd.read_parquet(tmp_path/"a/oof.parquet"), pd.read_parquet(tmp_path/"b/oof.parquet")
     pd.testing.assert_frame_equal(oa, ob)  # bit-identical OOF predictions
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path/"a/test.parquet"), pd.read_parquet(tmp_path/"b/test.parquet"))
@@ -30,8 +31,8 @@ def test_same_seed_identical_oof_and_test(toy, tmp_path):
 
 def test_full_model_beats_text_only_and_baseline(toy):
     tr, te = toy
-    full = fit_towers(tr, te, None, **SMALL)
-    text = fit_towers(subset(tr, ("text",)), subset(te, ("text",)), None, **SMALL)
+    full = fit_towers(tr, te, SMALL, None, **Q)
+    text = fit_towers(subset(tr, ("text",)), subset(te, ("text",)), SMALL, None, **Q)
     median = smape_log(tr.y, np.full(len(tr), np.median(tr.y)))
     assert full["oof_smape"] < 0.8 * text["oof_smape"] < 0.8 * median
 
@@ -39,7 +40,7 @@ def test_full_model_beats_text_only_and_baseline(toy):
 @pytest.mark.parametrize("loss", LOSSES)
 def test_every_loss_learns(toy, loss):
     tr, te = toy
-    m = fit_towers(tr, te, None, loss=loss, **SMALL)
+    m = fit_towers(tr, te, SMALL.but(loss=loss), None, **Q)
     assert np.isfinite(m["oof"]).all() and np.isfinite(m["test"]).all()
     assert m["oof_smape"] < 0.6 * smape_log(tr.y, np.full(len(tr), np.median(tr.y))), (loss, m["oof_smape"])
     if loss == "minmax_bce":  # predictions stay inside the training range of log1p price
@@ -48,13 +49,13 @@ def test_every_loss_learns(toy, loss):
 
 def test_xattn_fusion_learns(toy):
     tr, te = toy
-    m = fit_towers(tr, te, None, fusion="xattn", **SMALL)
+    m = fit_towers(tr, te, SMALL.but(fusion="xattn"), None, **Q)
     assert m["model"].fusion_name == "xattn" and m["oof_smape"] < 0.6 * smape_log(tr.y, np.full(len(tr), np.median(tr.y)))
 
 
 def test_artifacts_and_checkpoints(toy, tmp_path):
     tr, te = toy
-    m = fit_towers(tr, te, tmp_path/"towers", **SMALL)
+    m = fit_towers(tr, te, SMALL, tmp_path/"towers", **Q)
     metrics = json.loads((tmp_path/"towers/metrics.json").read_text())
     for k in ("oof_smape", "fold_smape", "n_params", "train_seconds_per_fold", "head_latency_us_per_sample"): assert k in metrics
     assert len(metrics["fold_smape"]) == 5 and metrics["n_params"] == m["model"].n_params
@@ -91,7 +92,7 @@ def test_reference_shape_parameter_count():
 def test_ablation_table(toy, tmp_path):
     tr, te = toy
     grid = ablation_grid(("text", "image", "tab"), losses=("mse_log", "l1_log"), fusions=("xattn",))
-    df = ablation(tr, te, grid, tmp_path/"ablation.csv", **SMALL)
+    df = ablation(tr, te, grid, SMALL, tmp_path/"ablation.csv", **Q)
     assert pd.read_csv(tmp_path/"ablation.csv").shape[0] == len(grid) == len(df)
     s = df.set_index("setting").oof_smape
     assert s["all blocks"] < s["text only"] and s["all blocks"] == s["mse_log"]
@@ -99,8 +100,8 @@ def test_ablation_table(toy, tmp_path):
 
 def test_run_towers_cv_on_the_twin(tmp_path):
     from spam_llms.towers import run_towers_cv
-    m = run_towers_cv(tmp_path, n_train=300, n_test=60, tower_dim=32, head_dims=(32,), epochs=4, batch_size=64,
-                      device="cpu", n_threads=1, progress=False)
+    m = run_towers_cv(TowersParams.smoke(run_dir=str(tmp_path), n_train=300, n_test=60, tower_dim=32, head_dims=[32], epochs=4, batch_size=64,
+                                         dropout=0.1, patience=5, device="cpu", n_threads=1), progress=False)
     out = tmp_path/"towers"
     for f in ("oof.parquet", "test.parquet", "metrics.json", "params.json", "fold0.safetensors"): assert (out/f).exists(), f
     pre = pd.read_parquet(tmp_path/"preprocessed/train.parquet")
@@ -117,7 +118,8 @@ def test_real_rows_without_images_leave_the_image_tower_out(tmp_path, real_dir, 
     from spam_llms.towers import run_towers_cv
     d = tmp_path/"data"; d.mkdir()
     shutil.copy(real_dir/"amazon2025_train_head132.csv", d/"train.csv"); shutil.copy(real_dir/"amazon2025_sample_test.csv", d/"test.csv")
-    m = run_towers_cv(tmp_path/"run", str(d), tower_dim=16, head_dims=(16,), epochs=2, batch_size=32, device="cpu", n_threads=1, progress=False)
+    m = run_towers_cv(TowersParams.smoke(run_dir=str(tmp_path/"run"), data_dir=str(d), tower_dim=16, head_dims=[16], epochs=2, batch_size=32,
+                                         dropout=0.1, patience=5, device="cpu", n_threads=1), progress=False)
     assert m["blocks"] == ["text", "tab"] and "image" in m["blocks_missing"], (m["blocks"], m["blocks_missing"])
     assert "image blocks ['image'] are not used" in capsys.readouterr().out
     assert len(pd.read_parquet(tmp_path/"run"/"towers"/"oof.parquet")) == 132

