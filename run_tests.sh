@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (CI runs exactly this): bootstrap .venv, check notebooks are clean and the package and
-# README.md are in sync with them (README.md: scripts/make_readme.py from nbs/index.ipynb + bench/real.json), run every
-# notebook as a test (nbdev_test), then the pytest suite in tests/.
+# README.md are in sync with them (README.md: scripts/make_readme.py from nbs/index.ipynb + bench/real.json), check the
+# package's import layers (lint-imports), run every notebook as a test (nbdev_test), then the pytest suite in tests/.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/bootstrap.sh
@@ -19,6 +19,8 @@ else
   echo "(not a git checkout: skipping the clean/sync check; README checked against nbs/index.ipynb)"
   python scripts/make_readme.py --check
 fi
+echo "== the package imports downward only (lint-imports: the layers contract in pyproject.toml)"
+lint-imports --no-cache
 echo "== nbdev_test (every notebook at its smoke defaults)"
 nbdev_test --n_workers "${NBDEV_WORKERS:-2}" --timing
 echo "== pytest tests/"

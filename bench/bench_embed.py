@@ -1,4 +1,4 @@
-"""Rows/s of the offline encoders through the project's code (`embed.embed_split`) against the bare model forward
+"""Rows/s of the offline encoders through the project's code (`embed_cache.embed_split`) against the bare model forward
 pass on the same batches.
 
     .venv/bin/python bench/bench_embed.py [--rows 2000] [--threads 2] [--repeats 3] [--out bench/_work/embed.json]
@@ -30,7 +30,7 @@ def best_of(fn, repeats: int) -> tuple[float, float]:
 
 def bench_encoder(enc, ids, items, repeats: int, workers: int, threads: int, eager=None) -> dict:
     "bare vs project (and optional torch-eager reference) rows/s for one encoder."
-    from spam_llms.embed import embed_split, sort_order
+    from spam_llms.embed_cache import embed_split, sort_order
     order = sort_order(items, enc.modality)
     batches = [enc.prepare([items[i] for i in order[s:s + enc.batch_size]]) for s in range(0, len(items), enc.batch_size)]
     enc.forward(batches[0])  # warm-up (ORT allocations, lazy init)
@@ -55,7 +55,7 @@ def bench_encoder(enc, ids, items, repeats: int, workers: int, threads: int, eag
 
 def versus_fp32(enc, ref, items, repeats: int) -> dict:
     "Bare rows/s of `enc` and of the fp32 `ref` on the same batches, and the cosine between their vectors."
-    from spam_llms.embed import sort_order
+    from spam_llms.embed_cache import sort_order
     order = sort_order(items, enc.modality)
     batches = [enc.prepare([items[i] for i in order[s:s + enc.batch_size]]) for s in range(0, len(items), enc.batch_size)]
     out = {}
@@ -83,7 +83,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import torch
     torch.set_num_threads(a.threads)
-    from spam_llms.embed import get_encoder, read_inputs, image_paths
+    from spam_llms.embed import read_inputs, image_paths
+    from spam_llms.encoders import get_encoder
     from spam_llms.preprocess import ensure_preprocessed
     work = Path(a.work); run = work/f"twin{a.rows}"
     ensure_preprocessed(run, "", a.rows, 100, 42)

@@ -8,7 +8,7 @@ Python process that embeds both splits' text (stage defaults: MiniLM, int8, 64 t
 `run_embed` into an empty cache, as a chain run does: the plain loop loads the encoder in that process, the Ray path
 in its actors (one pool per block, both splits in one pass). The ONNX exports are made once beforehand and
 hard-linked into each cache, so no run pays for an export. Measured:
-- Ray start-up: `embed.ray_start` (a local Ray over --cpus cores, 0 = all), timed apart, before the embedding;
+- Ray start-up: `embed_ray.ray_start` (a local Ray over --cpus cores, 0 = all), timed apart, before the embedding;
 - the embedding's wall time for the plain loop (`ray=False`) and for Ray with each --actors count (best of --repeats),
   rows/s, and the ratio to the plain loop without and with Ray's start-up;
 - that the Ray vectors are the plain loop's, byte for byte (the int8 path runs row by row);
@@ -37,10 +37,10 @@ def fresh_run(work: Path, name: str, src_run: Path) -> tuple[Path, Path]:
 
 def one(work: Path, name: str, src_run: Path, data_dir: str, actors: int, cpus: int) -> dict:
     "In this (fresh) process: Ray's start-up when actors > 0, then one run_embed of both splits' text; seconds and manifest."
-    from spam_llms import embed
+    from spam_llms import embed, embed_ray
     run, cache = fresh_run(work, name, src_run); start_s, kw = 0.0, {}
     if actors:
-        t = time.perf_counter(); embed.ray_start("", cpus); start_s = time.perf_counter() - t
+        t = time.perf_counter(); embed_ray.ray_start("", cpus); start_s = time.perf_counter() - t
         kw = dict(ray=True, ray_actors=actors, ray_cpus=cpus)
     t = time.perf_counter()
     p = embed.EmbedParams.smoke(run_dir=str(run), data_dir=data_dir, image_encoder="", cache_dir=str(cache), **kw)  # the stage's smoke values otherwise
@@ -78,8 +78,8 @@ def main(argv=None):
     work, src = Path(a.work), Path(a.run_dir).expanduser().resolve(); work.mkdir(parents=True, exist_ok=True)
     if a.child:
         r = one(work, a.child, src, a.data_dir, a.child_actors, a.cpus); (work/f"{a.child}.json").write_text(json.dumps(r)); return r
-    from spam_llms import embed
-    embed.get_encoder("text", "minilm", "cpu", onnx_dir=work/"onnx")["text"].load()  # exports made once, outside the timings
+    from spam_llms.encoders import get_encoder
+    get_encoder("text", "minilm", "cpu", onnx_dir=work/"onnx")["text"].load()  # exports made once, outside the timings
     load0 = os.getloadavg()
     best = lambda name, actors: min((spawn(work, f"{name}_{i}", src, a.data_dir, actors, a.cpus) for i in range(a.repeats)), key=lambda r: r["wall_s"])
     plain = best("plain", 0); plain_s = plain["wall_s"]

@@ -20,7 +20,7 @@ import torch
 
 from spam_llms.config import resolve_stage
 from spam_llms.core import smape_log
-from spam_llms.gbm import load_inputs, with_catalog
+from spam_llms.runio import load_inputs, with_catalog
 from spam_llms.sparse_mlp import SparseMlpParams, fit_sparse_mlp, predict_sparse_mlp, sparse_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +48,7 @@ def main():
     run_dir = a.run_dir or tempfile.mkdtemp(prefix="bench_smlp_")
     p = profile(a.config, a.set, dict(run_dir=run_dir, data_dir=a.data, seed=a.seed, device="cpu")); torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
-    inp = load_inputs(run_dir, a.data, seed=a.seed, with_blocks=False)
+    inp = load_inputs(run_dir, with_blocks=False)
     inp = with_catalog(inp, run_dir, a.data, item_name=True); tr, te = inp["train"], inp["test"]
     t1 = time.perf_counter()
     Xtr, Xte = sparse_inputs(tr, te, **{k: getattr(p, k) for k in FEATURE_KEYS})

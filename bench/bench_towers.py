@@ -19,7 +19,8 @@ import numpy as np
 import torch
 import yaml
 
-from spam_llms.towers import fit_scaler, head_latency_us, make_toy_inputs, scale_inputs, tabular_shape, torch_threads, train_fold
+from spam_llms.testing import make_toy_inputs  # noqa: E402
+from spam_llms.towers import fit_scaler, head_latency_us, scale_inputs, tabular_shape, torch_threads, train_fold
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from run_scale import machine  # noqa: E402
 from spam_llms.core import smape_log  # noqa: E402
 from spam_llms.config import resolve_stage  # noqa: E402
-from spam_llms.gbm import LgbmParams, fit_lgbm_stage, load_inputs, parse_range, tfidf_ridge_cv, with_catalog  # noqa: E402
+from spam_llms.gbm import LgbmParams, fit_lgbm_stage, parse_range, tfidf_ridge_cv  # noqa: E402
+from spam_llms.runio import load_inputs, with_catalog  # noqa: E402
 
 
 def stage_params(profile:str="real") -> LgbmParams:
@@ -64,7 +65,7 @@ def main():
     if not (data/"test_truth.csv").exists(): sys.exit(f"{data}/test_truth.csv is missing: the curve scores the test rows against it")
     p4 = stage_params("real")
     t0 = time.time()
-    full = with_catalog(load_inputs(run, str(data), seed=a.seed, with_blocks=True), run, str(data), item_name=True)
+    full = with_catalog(load_inputs(run, with_blocks=True), run, str(data), item_name=True)
     truth = pd.read_csv(data/"test_truth.csv").set_index("sample_id").price.reindex(full["test"].sample_id).to_numpy()
     if np.isnan(truth).any(): sys.exit(f"test_truth.csv lacks {int(np.isnan(truth).sum())} test sample_id(s)")
     rows, n = [], len(full["train"])

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['smape', 'smape_log', 'seed_everything', 'resolve_device', 'atomic_path', 'save_json', 'load_json', 'save_parquet',
-           'RunPaths', 'save_preds', 'load_preds', 'stable_hash']
+__all__ = ['smape', 'smape_log', 'seed_everything', 'resolve_device', 'torch_threads', 'atomic_path', 'save_json', 'load_json',
+           'save_parquet', 'RunPaths', 'save_preds', 'load_preds', 'stable_hash']
 
 # %% ../nbs/00a_core.ipynb #cf14c877
 def smape(y_true, # true prices
@@ -54,6 +54,18 @@ def resolve_device(device:str="auto", # "auto", "cpu", "cuda" or "cuda:N"
         raise RuntimeError(f"device={device!r} was asked for but torch sees no CUDA device; use --device cpu or auto")
     if device != "cpu" and not device.startswith("cuda"): raise ValueError(f"device must be auto, cpu or cuda[:N], got {device!r}")
     return device
+
+# %% ../nbs/00a_core.ipynb #5f917c09
+@contextlib.contextmanager
+def torch_threads(n:int=0, # threads for torch on CPU; 0 = every core this process may use
+                 ):
+    "Set torch's CPU thread count for a block, then restore it."
+    import torch
+    avail = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    old, n = torch.get_num_threads(), max(1, n or avail)
+    torch.set_num_threads(n)
+    try: yield n
+    finally: torch.set_num_threads(old)
 
 # %% ../nbs/00a_core.ipynb #84a9c7ef
 @contextlib.contextmanager

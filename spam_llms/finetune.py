@@ -18,8 +18,8 @@ from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
 from .config import RunParams
 from .core import smape_log, seed_everything, resolve_device, atomic_path, save_json, RunPaths, stable_hash
-from .gbm import load_inputs, save_model_outputs, feature_columns, cv_predict
-from .towers import torch_threads
+from .runio import load_inputs, save_model_outputs, feature_columns, cv_predict, data_folder
+from .core import torch_threads
 
 # %% auto #0
 __all__ = ['LOSSES', 'TRAIN_KEYS', 'encoder_path', 'load_encoder', 'tokenize', 'layer_stack', 'cache_states', 'TopEncoder',
@@ -382,10 +382,9 @@ def run_finetune(p:FinetuneParams, # the stage's parameters
                  on_fold=None, # optional on_fold(fold, valid_smape), see `cv_predict`
                 ) -> dict:
     "The stage: load the run's preprocessed rows, cross-validate the fine-tuned encoder, write `{run_dir}/{out_name}/`."
-    inp = load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, with_blocks=False); tr, te = inp["train"], inp["test"]
+    inp = load_inputs(p.run_dir, with_blocks=False); tr, te = inp["train"], inp["test"]
     if p.text_col == "catalog_content":
         from spam_llms.data import load_challenge
-        from spam_llms.gbm import data_folder
         raw = pd.concat(load_challenge(data_folder(p.run_dir, p.data_dir))).set_index("sample_id").catalog_content
         tr, te = tr.assign(catalog_content=raw.reindex(tr.sample_id).to_numpy()), te.assign(catalog_content=raw.reindex(te.sample_id).to_numpy())
     out = RunPaths(p.run_dir).stage(out_name)

@@ -18,55 +18,18 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import Ridge
 from tqdm.auto import tqdm
 from .config import RunParams
+from .runio import (data_folder, feature_columns, load_inputs, with_catalog, save_model_outputs, cv_predict, image_block,
+                             oracle_smape)
 from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_preds, RunPaths
 from .knn import concat_spaces, oof_neighbours, knn_price_features, knn_unit_price_features, sparse_oof_neighbours, knn_regress
 
 # %% auto #0
-__all__ = ['PEER_SVD_RECIPE', 'feature_columns', 'align_blocks', 'load_inputs', 'parse_range', 'tfidf_matrix', 'cv_predict',
-           'tfidf_ridge_cv', 'data_folder', 'save_model_outputs', 'LgbmParams', 'with_catalog', 'run_tfidf',
-           'image_block', 'reduce_blocks', 'drop_imageless_blocks', 'has_space', 'knn_spaces', 'search_spaces',
-           'fold_knn_features', 'text_column', 'tfidf_neighbours', 'tfidf_svd_features', 'lgbm_params', 'cv_lgbm',
-           'cv_lgbm_seeds', 'feature_importance', 'plot_importance', 'build_base_features', 'stage_neighbours',
-           'unit_inputs', 'lgbm_features', 'save_boosters', 'fit_lgbm_stage', 'neighbour_space_names', 'run_lgbm',
-           'knn_tfidf_cv', 'run_knn_tfidf', 'svd_lgbm_cv', 'run_peer_svd_lgbm', 'run_lgbm_stage', 'oracle_smape',
-           'compare_models']
-
-# %% ../nbs/04_lgbm_baseline.ipynb #18a64d45
-def feature_columns(df:pd.DataFrame, # a preprocessed frame
-                   ) -> tuple[list[str], list[str]]:
-    "Names of the numeric (`num_*`) and categorical (`cat_*`) feature columns."
-    return [c for c in df.columns if c.startswith("num_")], [c for c in df.columns if c.startswith("cat_")]
-
-# %% ../nbs/04_lgbm_baseline.ipynb #b5759093
-def align_blocks(sample_ids, # ids in the frame's row order
-                 block_ids, # ids in the blocks' row order
-                 blocks:dict, # {name: (n, d) array}
-                 has_image, # (n,) bool in the blocks' row order
-                ) -> tuple[dict, np.ndarray]:
-    "Reorder embedding blocks (and the has-image flags) to the frame's rows, by sample_id."
-    pos = pd.Series(np.arange(len(block_ids)), index=np.asarray(block_ids))
-    if pos.index.duplicated().any(): raise ValueError(f"embedding blocks hold duplicate sample_id {pos.index[pos.index.duplicated()][0]}")
-    missing = ~pd.Index(sample_ids).isin(pos.index)
-    if missing.any(): raise ValueError(f"{int(missing.sum())} sample_id(s) have no embedding, e.g. {np.asarray(sample_ids)[missing][0]}; "
-                                       "rerun the embedding stage (02) for this run")
-    take = pos.loc[np.asarray(sample_ids)].to_numpy()
-    return {k: np.asarray(v)[take] for k, v in blocks.items()}, np.asarray(has_image, bool)[take]
-
-# %% ../nbs/04_lgbm_baseline.ipynb #80a8192c
-def load_inputs(run_dir, # run folder
-                data_dir:str="", # challenge data; "" = the twin in {run_dir}/data
-                n_train:int=400, n_test:int=200, seed:int=42, # twin size and seed when inputs must be built
-                device:str="cpu", # embedding device when embeddings must be built
-                with_blocks:bool=True, # also load the embedding blocks
-               ) -> dict:
-    "Preprocessed train/test frames and, optionally, embedding blocks aligned to them (missing inputs built by `pipeline.ensure_upstream`)."
-    from spam_llms.pipeline import ensure_upstream
-    up = ensure_upstream(run_dir, needs=["preprocessed"] + (["embeddings"] if with_blocks else []), data_dir=data_dir, n_train=n_train, n_test=n_test, seed=seed, device=device)
-    out = {s: pd.read_parquet(Path(up["preprocessed"])/f"{s}.parquet") for s in ("train", "test")}
-    if not with_blocks: return out
-    from spam_llms.embed import load_blocks
-    for s in ["train", "test"]: out[f"blocks_{s}"], out[f"has_image_{s}"] = align_blocks(out[s].sample_id, *load_blocks(up["embeddings"], s))
-    return drop_imageless_blocks(out)
+__all__ = ['PEER_SVD_RECIPE', 'parse_range', 'tfidf_matrix', 'tfidf_ridge_cv', 'LgbmParams', 'run_tfidf', 'reduce_blocks',
+           'has_space', 'knn_spaces', 'search_spaces', 'fold_knn_features', 'text_column', 'tfidf_neighbours',
+           'tfidf_svd_features', 'lgbm_params', 'cv_lgbm', 'cv_lgbm_seeds', 'feature_importance', 'plot_importance',
+           'build_base_features', 'stage_neighbours', 'unit_inputs', 'lgbm_features', 'save_boosters', 'fit_lgbm_stage',
+           'neighbour_space_names', 'run_lgbm', 'knn_tfidf_cv', 'run_knn_tfidf', 'svd_lgbm_cv', 'run_peer_svd_lgbm',
+           'run_lgbm_stage', 'compare_models']
 
 # %% ../nbs/04_lgbm_baseline.ipynb #a1466fb8
 def parse_range(s) -> tuple[int, int]|None:
@@ -94,27 +57,6 @@ def tfidf_matrix(train_text, # training documents
     X = sp.hstack([v.fit_transform(docs) for v in vecs]).tocsr()
     return X[:len(train_text)], X[len(train_text):]
 
-# %% ../nbs/04_lgbm_baseline.ipynb #e00ef30d
-def cv_predict(fit_fold, # (fold, train_rows, valid_rows) -> (valid_pred, test_pred)
-               y, # (n,) log1p training targets
-               folds, # (n,) fold column
-               n_test:int, # test rows
-               desc:str="folds", # progress label
-               on_fold=None, # optional on_fold(fold, valid_smape), called after each fold (the search reports and prunes with it)
-              ) -> tuple[np.ndarray, np.ndarray, list[float]]:
-    "Out-of-fold predictions, fold-averaged test predictions and per-fold SMAPE."
-    y, folds = np.asarray(y, float), np.asarray(folds)
-    if np.isnan(folds.astype(float)).any(): raise ValueError("cv_predict: the fold column has missing values; rerun preprocessing (01)")
-    oof, test, scores = np.full(len(y), np.nan), np.zeros(n_test), []
-    ks = np.unique(folds)
-    if len(ks) < 2: raise ValueError(f"cv_predict: need at least 2 folds, the fold column holds {ks.tolist()}")
-    for k in tqdm(ks, desc=desc, leave=False):
-        va = folds == k
-        oof[va], t = fit_fold(k, np.flatnonzero(~va), np.flatnonzero(va))
-        test += np.asarray(t) / len(ks); scores.append(smape_log(y[va], oof[va]))
-        if on_fold is not None: on_fold(k, scores[-1])
-    return oof, test, scores
-
 # %% ../nbs/04_lgbm_baseline.ipynb #62216615
 def tfidf_ridge_cv(train_df:pd.DataFrame, # rows with text, `log_price`, `fold`
                    test_df:pd.DataFrame, # rows with text
@@ -136,17 +78,6 @@ def tfidf_ridge_cv(train_df:pd.DataFrame, # rows with text, `log_price`, `fold`
     return (pd.DataFrame({"sample_id": train_df.sample_id, "pred": oof, "fold": folds}), pd.DataFrame({"sample_id": test_df.sample_id, "pred": test}),
             {"oof_smape": smape_log(y, oof), "fold_smape": scores, "n_features": Xtr.shape[1], "alpha": alpha, "text_col": text_col,
              "recipe": f"word(1-2)+char_wb{parse_range(char_range)} TF-IDF -> Ridge(alpha {alpha}) on log1p"})
-
-# %% ../nbs/04_lgbm_baseline.ipynb #688bc198
-def data_folder(run_dir, data_dir:str="") -> Path:
-    "The challenge data folder of a run: `data_dir`, or the twin in {run_dir}/data."
-    return Path(data_dir) if data_dir else RunPaths(run_dir).data
-
-def save_model_outputs(out_dir, oof:pd.DataFrame, test:pd.DataFrame, metrics:dict) -> dict:
-    "Write a model's `oof.parquet`, `test.parquet` and `metrics.json`."
-    save_preds(oof, Path(out_dir)/"oof.parquet"); save_preds(test, Path(out_dir)/"test.parquet")
-    save_json(metrics, Path(out_dir)/"metrics.json")
-    return metrics
 
 # %% ../nbs/04_lgbm_baseline.ipynb #43bb2642
 @dataclass(frozen=True)
@@ -186,39 +117,19 @@ class LgbmParams(RunParams):
     peer_learning_rate: float # its LightGBM learning rate
 
 # %% ../nbs/04_lgbm_baseline.ipynb #ba2a8d38
-def with_catalog(inp:dict, # from `load_inputs`
-                 run_dir, data_dir:str="", # the run and its challenge data
-                 item_name:bool=False, # also `item_name`, parsed from the raw text
-                ) -> dict:
-    "Add the raw `catalog_content` of the challenge CSVs (and its parsed `item_name`) to the train and test frames, by sample_id."
-    if not all("catalog_content" in inp[s] for s in ("train", "test")):
-        from spam_llms.data import load_challenge
-        folder = data_folder(run_dir, data_dir); raw = pd.concat(load_challenge(folder)).set_index("sample_id").catalog_content
-        for s in ["train", "test"]:
-            txt = raw.reindex(inp[s].sample_id).to_numpy()
-            if pd.isna(txt).any(): raise ValueError(f"{s} sample_id {inp[s].sample_id.to_numpy()[pd.isna(txt)][0]} has no catalog_content in {folder}; "
-                                                    "the preprocessed frames and the data folder disagree: rerun preprocessing (01)")
-            inp[s] = inp[s].assign(catalog_content=txt)
-    if item_name and not all("item_name" in inp[s] for s in ("train", "test")):
-        from spam_llms.preprocess import parse_catalog
-        for s in ["train", "test"]: inp[s] = inp[s].assign(item_name=[parse_catalog(t)["item_name"] for t in inp[s].catalog_content])
-    return inp
-
 def run_tfidf(p:LgbmParams, # the stage's parameters (tfidf_alpha, tfidf_max_features, tfidf_char)
               out_name:str="tfidf", # model folder in the run
               text_col:str="catalog_content", # "catalog_content" (raw CSV text) or a preprocessed column such as "text"
               on_fold=None, # optional on_fold(fold, valid_smape), see `cv_predict`
              ) -> dict:
     "TF-IDF + Ridge on the run's folds; writes `{run_dir}/{out_name}/` and returns its metrics."
-    t0 = time.time(); inp = load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, with_blocks=False)
+    t0 = time.time(); inp = load_inputs(p.run_dir, with_blocks=False)
     if text_col == "catalog_content": inp = with_catalog(inp, p.run_dir, p.data_dir)
     oof, test, m = tfidf_ridge_cv(inp["train"], inp["test"], text_col, alpha=p.tfidf_alpha, max_features=p.tfidf_max_features,
                                   char_range=parse_range(p.tfidf_char), seed=p.seed, on_fold=on_fold)
     return save_model_outputs(RunPaths(p.run_dir).stage(out_name), oof, test, m | {"seconds": round(time.time() - t0, 1)})
 
 # %% ../nbs/04_lgbm_baseline.ipynb #f9e64cb9
-def image_block(name:str) -> bool: "Whether a block is image-derived (masked where there is no image)."; return "image" in name
-
 def reduce_blocks(blocks_train:dict, # {name: (n, d)} training vectors
                   blocks_test:dict, # {name: (m, d)} test vectors
                   has_image_train, has_image_test, # (n,), (m,) bool
@@ -235,18 +146,6 @@ def reduce_blocks(blocks_train:dict, # {name: (n, d)} training vectors
         cols = [f"{name}_pc{i}" for i in range(d)]; n = len(blocks_train[name])
         outs[0].append(pd.DataFrame(z[:n], columns=cols)); outs[1].append(pd.DataFrame(z[n:], columns=cols))
     return pd.concat(outs[0], axis=1), pd.concat(outs[1], axis=1)
-
-# %% ../nbs/04_lgbm_baseline.ipynb #211de016
-def drop_imageless_blocks(inp:dict, # from `load_inputs`
-                          min_rows:int=20, # fewest training rows with an image for image blocks to be used
-                         ) -> dict:
-    "Drop image-derived blocks when almost no training row has an image (e.g. real data embedded offline)."
-    n_img = int(np.asarray(inp["has_image_train"]).sum())
-    if n_img >= min_rows: return inp
-    gone = [b for b in inp["blocks_train"] if image_block(b)]
-    for s in ["train", "test"]: inp[f"blocks_{s}"] = {b: v for b, v in inp[f"blocks_{s}"].items() if not image_block(b)}
-    if gone: print(f"only {n_img} training row(s) have an image: image blocks {gone} are not used")
-    return inp
 
 # %% ../nbs/04_lgbm_baseline.ipynb #8e582ef1
 def has_space(name:str, # a neighbour space name
@@ -525,7 +424,7 @@ def run_lgbm(p:LgbmParams, # the stage's parameters
     "LightGBM stage for a run: writes `{run_dir}/{out_name}/` and the importance figure; returns the metrics."
     seed_everything(p.seed); out_name = out_name or ("lgbm" if use_knn else "lgbm_noknn")
     if not use_knn: p = p.but(tfidf_knn=False, name_knn=False, unit_price_knn=False)
-    inp = load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, resolve_device(p.device) if p.device != "cpu" else "cpu", with_blocks=True)
+    inp = load_inputs(p.run_dir, with_blocks=True)
     if p.tfidf_knn or p.name_knn or p.tfidf_svd > 0: inp = with_catalog(inp, p.run_dir, p.data_dir, item_name=p.name_knn)
     m, imp = fit_lgbm_stage(inp, RunPaths(p.run_dir).stage(out_name), p, use_knn, on_fold=on_fold)
     plot_importance(imp, RunPaths(p.run_dir).figures/f"{out_name}_importance.png", title=f"{out_name}: gain importance (mean of folds)")
@@ -555,7 +454,7 @@ def run_knn_tfidf(p:LgbmParams, # the stage's parameters (knn_tfidf_k, knn_tfidf
                   out_name:str="knn_tfidf", # model folder in the run
                  ) -> dict:
     "The TF-IDF neighbour model on the run's folds; writes `{run_dir}/{out_name}/` and returns its metrics."
-    t0 = time.time(); inp = with_catalog(load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, with_blocks=False), p.run_dir, p.data_dir)
+    t0 = time.time(); inp = with_catalog(load_inputs(p.run_dir, with_blocks=False), p.run_dir, p.data_dir)
     oof, test, m = knn_tfidf_cv(inp["train"], inp["test"], "catalog_content", p.knn_tfidf_k, p.knn_tfidf_power, parse_range(p.tfidf_knn_char), p.tfidf_knn_max_df)
     return save_model_outputs(RunPaths(p.run_dir).stage(out_name), oof, test, m | {"seconds": round(time.time() - t0, 1)})
 
@@ -585,7 +484,7 @@ def run_peer_svd_lgbm(p:LgbmParams, # the stage's parameters (peer_svd_dims, pee
                      ) -> dict:
     "The TF-IDF → SVD → LightGBM peer on the run's folds; writes `{run_dir}/{out_name}/` and returns its metrics."
     t0, r = time.time(), PEER_SVD_RECIPE; seed_everything(p.seed)
-    inp = with_catalog(load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, with_blocks=False), p.run_dir, p.data_dir)
+    inp = with_catalog(load_inputs(p.run_dir, with_blocks=False), p.run_dir, p.data_dir)
     params = lgbm_params(p.peer_objective, p.seed, p.n_threads, learning_rate=p.peer_learning_rate, num_leaves=r["num_leaves"], min_data_in_leaf=r["min_data_in_leaf"])
     oof, test, m = svd_lgbm_cv(inp["train"], inp["test"], params, "catalog_content", p.peer_svd_dims, r["char_range"], p.tfidf_max_features, r["min_df"],
                                p.num_boost_round, p.early_stopping, p.seed)
@@ -601,14 +500,6 @@ def run_lgbm_stage(p:LgbmParams, # the stage's parameters
     if p.knn_tfidf: metrics["knn_tfidf"] = run_knn_tfidf(p)
     if p.peer_svd_lgbm: metrics["peer_svd_lgbm"] = run_peer_svd_lgbm(p)
     return metrics
-
-# %% ../nbs/04_lgbm_baseline.ipynb #592141eb
-def oracle_smape(train_df:pd.DataFrame, # rows with sample_id and price
-                 data_dir, # folder that may hold oracle.csv
-                ) -> float|None:
-    "SMAPE of the twin's noise-free prices on these rows, or None without an oracle."
-    from spam_llms.synth import oracle_smape as _oracle
-    return _oracle(data_dir, train_df.sample_id, train_df.price)
 
 # %% ../nbs/04_lgbm_baseline.ipynb #b7146107
 def compare_models(run_dir, # run folder

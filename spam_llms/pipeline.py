@@ -11,9 +11,9 @@ from .config import (Setting, RUN_KEYS, notebook_parameters, parse_sets, load_tu
                               check_profile_files, unset_keys, uses_notebook_defaults, show_config)
 
 # %% auto #0
-__all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'TWIN_KEYS', 'QUIET_KERNEL', 'STAGE_NEEDS', 'list_stages', 'plan_chain', 'plan_twin',
-           'check_complete', 'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'check_run_name', 'RunLock',
-           'prepare_data', 'run_chain', 'final_lines', 'ensure_upstream', 'describe_plan', 'main']
+__all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'TWIN_KEYS', 'QUIET_KERNEL', 'list_stages', 'plan_chain', 'plan_twin', 'check_complete',
+           'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'check_run_name', 'RunLock', 'prepare_data',
+           'run_chain', 'final_lines', 'describe_plan', 'main']
 
 # %% ../nbs/08_pipeline.ipynb #7dce0c20
 STAGE_RE = re.compile(r"^(\d\d)([a-z]?)_([a-z][a-z0-9_]*)\.ipynb$")
@@ -212,39 +212,6 @@ def final_lines(run_dir) -> list[str]:
         b = m.get("best_single", {}); last += f"; test SMAPE (blend vs test_truth.csv): {t:.3f}"
         if "best_single_test_smape" in m: last += f"; best single {b.get('model')}: OOF {b.get('oof_smape'):.3f}, test {m['best_single_test_smape']:.3f}"
     return [f"submission: {sub/'submission.csv'}", last]
-
-# %% ../nbs/08_pipeline.ipynb #ff5303e7
-STAGE_NEEDS = {"02_embed": ["preprocessed"], "03_towers_cv": ["preprocessed", "embeddings"], "03b_finetune": ["preprocessed"],
-               "04_lgbm_baseline": ["preprocessed", "embeddings"], "04b_sparse_mlp": ["preprocessed"],
-               "05_knn_refine": ["preprocessed", "embeddings", "models"], "06_submission": ["preprocessed", "models"], "07_search": ["preprocessed", "embeddings"]}
-
-def ensure_upstream(run_dir, # the run folder
-                    stage:str="", # the stage about to run, e.g. "04b_sparse_mlp" (what it reads: STAGE_NEEDS)
-                    data_dir:str="", # challenge data; "" = the twin in {run_dir}/data
-                    n_train:int=400, n_test:int=200, seed:int=42, # twin size and seed when inputs must be built
-                    device:str="cpu", # embedding device when embeddings must be built
-                    needs:list|None=None, # instead of a stage: the inputs wanted, from preprocessed / embeddings / models
-                   ) -> dict:
-    "Build, at smoke size through the library, whatever `stage` (or `needs`) reads that the run lacks; returns {input: path}."
-    if needs is None and stage not in STAGE_NEEDS and not re.match(r"^0[01]_", stage): raise ValueError(f"ensure_upstream: unknown stage {stage!r}; known: {sorted(STAGE_NEEDS)}")
-    bad = sorted(set(needs or []) - {"preprocessed", "embeddings", "models"})
-    if bad: raise ValueError(f"ensure_upstream: unknown input(s) {bad}; choose from preprocessed, embeddings, models")
-    rp, out = RunPaths(run_dir), {}
-    for need in (STAGE_NEEDS.get(stage, []) if needs is None else needs):
-        if need == "preprocessed":
-            from spam_llms.preprocess import ensure_preprocessed
-            out[need] = ensure_preprocessed(run_dir, data_dir, n_train, n_test, seed)
-        elif need == "embeddings":
-            from spam_llms.embed import ensure_embeddings
-            out[need] = ensure_embeddings(run_dir, data_dir, n_train, n_test, seed, device)
-        elif need == "models":
-            from spam_llms.refine import discover_models
-            if not discover_models(run_dir, refined=False):  # the two quickest models: the TF-IDF peer, LightGBM without neighbours
-                from spam_llms.gbm import LgbmParams, run_tfidf, run_lgbm
-                p = LgbmParams.smoke(run_dir=str(run_dir), data_dir=data_dir, n_train=n_train, n_test=n_test, seed=seed, device=device)
-                run_tfidf(p); run_lgbm(p, use_knn=False)
-            out[need] = discover_models(run_dir, refined=False)
-    return out
 
 # %% ../nbs/08_pipeline.ipynb #22825127
 def describe_plan(root, profile:str="default", stages=None, sets=None, tuned=None, seed:int|None=None, device:str="auto") -> str:

@@ -13,51 +13,13 @@ import pandas as pd
 from tqdm.auto import tqdm
 from .config import RunParams
 from .core import smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, load_preds, RunPaths
+from .runio import discover_models, load_model, smape_by_decile, load_inputs, save_model_outputs
 from .knn import oof_neighbours, OOFNeighbours
 
 # %% auto #0
-__all__ = ['NOT_MODELS', 'discover_models', 'load_model', 'neighbour_shift', 'shift_table', 'grid_scores', 'choose_params',
-           'parse_grid', 'select_params', 'nested_refine', 'refine_test', 'refine_model', 'smape_by_decile',
-           'plot_gain_by_decile', 'space_neighbours', 'refine_stage', 'RefineParams', 'run_refine']
-
-# %% ../nbs/05_knn_refine.ipynb #d17b7df7
-NOT_MODELS = {"data", "preprocessed", "embeddings", "figures", "nbs", "refine", "submission"}
-
-def discover_models(run_dir, # run folder
-                    refined:bool=True, # include this stage's `<model>_refined` outputs
-                   ) -> list[str]:
-    "Sorted names of the run's model folders that hold both `oof.parquet` and `test.parquet`."
-    root = RunPaths(run_dir).root
-    names = sorted(p.parent.name for p in root.glob("*/oof.parquet") if (p.parent/"test.parquet").exists() and p.parent.name not in NOT_MODELS)
-    return [n for n in names if refined or not n.endswith("_refined")]
-
-# %% ../nbs/05_knn_refine.ipynb #0eb7ced5
-def _aligned(df:pd.DataFrame, ids, what) -> np.ndarray:
-    "Predictions of `df` in the order of `ids`, or an error naming a missing id."
-    s = df.set_index("sample_id").pred
-    miss = ~pd.Index(ids).isin(s.index)
-    if miss.any(): raise ValueError(f"{what}: no prediction for {int(miss.sum())} sample_id(s), e.g. {np.asarray(ids)[miss][0]}; "
-                                    "rerun that model's stage on this run")
-    return s.loc[np.asarray(ids)].to_numpy(np.float64)
-
-def load_model(run_dir, # run folder
-               name:str, # model folder
-               train_ids, # training sample_ids, in the frame's order
-               test_ids, # test sample_ids, in the frame's order
-               folds=None, # the run's fold column, checked against the model's
-              ) -> tuple[np.ndarray, np.ndarray]:
-    "A model's OOF and test log-price predictions aligned to the given ids."
-    d = RunPaths(run_dir).stage(name)
-    if not ((d/"oof.parquet").exists() and (d/"test.parquet").exists()):
-        raise ValueError(f"model {name!r}: {d} lacks oof.parquet or test.parquet; models of this run: {discover_models(run_dir)}")
-    oof, te = load_preds(d/"oof.parquet"), load_preds(d/"test.parquet")
-    for df, f in [(oof, "oof.parquet"), (te, "test.parquet")]:
-        if df.sample_id.duplicated().any(): raise ValueError(f"{d/f}: sample_id {df.sample_id[df.sample_id.duplicated()].iloc[0]} appears twice")
-    p, t = _aligned(oof, train_ids, d/"oof.parquet"), _aligned(te, test_ids, d/"test.parquet")
-    if folds is not None and "fold" in oof.columns:
-        bad = int((oof.set_index("sample_id").fold.loc[np.asarray(train_ids)].to_numpy() != np.asarray(folds)).sum())
-        if bad: raise ValueError(f"{d/'oof.parquet'}: its fold differs from the run's fold column on {bad} rows; rerun model {name!r} on this run's folds")
-    return p, t
+__all__ = ['neighbour_shift', 'shift_table', 'grid_scores', 'choose_params', 'parse_grid', 'select_params', 'nested_refine',
+           'refine_test', 'refine_model', 'plot_gain_by_decile', 'space_neighbours', 'refine_stage', 'RefineParams',
+           'run_refine']
 
 # %% ../nbs/05_knn_refine.ipynb #c8c87228
 def neighbour_shift(sim, # (n, K) cosine similarities, best first
@@ -199,17 +161,6 @@ def refine_model(nb:OOFNeighbours, y, folds, # neighbour lists, truth, fold colu
          "oof_smape_in_sample": p["smape"], "fold_params": chosen, "test_params": p, "mean_abs_shift_test": float(np.mean(np.abs(tadj - test)))}
     return adj, tadj, m | {"gain": m["base_oof_smape"] - m["oof_smape"]}
 
-# %% ../nbs/05_knn_refine.ipynb #59f3745f
-def smape_by_decile(log_true, # (n,) true log prices
-                    preds:dict, # {name: (n,) log-price predictions}
-                    n_bins:int=10, # equal-count bins of the true price
-                   ) -> pd.DataFrame:
-    "SMAPE of every prediction within equal-count bins of the true price."
-    y = np.asarray(log_true, np.float64); b = pd.qcut(pd.Series(y).rank(method="first"), n_bins, labels=False).to_numpy()
-    rows = [{"decile": i + 1, "price_lo": float(np.expm1(y[b == i].min())), "price_hi": float(np.expm1(y[b == i].max())),
-             **{n: smape_log(y[b == i], np.asarray(p)[b == i]) for n, p in preds.items()}} for i in range(n_bins)]
-    return pd.DataFrame(rows)
-
 # %% ../nbs/05_knn_refine.ipynb #03d772aa
 def plot_gain_by_decile(gains:pd.DataFrame, # decile table: price_lo, price_hi and one gain column per model
                         path, # destination .png
@@ -248,7 +199,6 @@ def refine_stage(inp:dict, # from `gbm.load_inputs(..., with_blocks=True)`
                  **index_kw, # `knn.build_index` options
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Refine every model and write `<model>_refined/`; returns the summary and the gain-by-decile table."
-    from spam_llms.gbm import save_model_outputs
     tr, te, t0 = inp["train"], inp["test"], time.time(); y, folds = tr.log_price.to_numpy(np.float64), tr.fold.to_numpy()
     nb = space_neighbours(inp, space, pool, **index_kw); rows, gains = [], {}
     for m in tqdm(models, desc="refine", leave=False):
@@ -280,13 +230,11 @@ class RefineParams(RunParams):
 def run_refine(p:RefineParams, # the stage's parameters
               ) -> dict:
     "The stage: refine the run's models, write `<model>_refined/`, `refine/` and the gain figure; returns the metrics."
-    from spam_llms.gbm import load_inputs
-    from spam_llms.pipeline import ensure_upstream
     t0 = time.time(); seed_everything(p.seed); grid = parse_grid(p.ks, p.bands, p.lams, p.alphas, p.band_on); rp = RunPaths(p.run_dir)
     dev = resolve_device(p.device) if p.device != "cpu" else "cpu"
-    up = ensure_upstream(p.run_dir, "05_knn_refine", p.data_dir, p.n_train, p.n_test, p.seed, dev)  # quick base models when the run has none
-    names = [m.strip() for m in p.models.split(",") if m.strip()] or up["models"]
-    inp = load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, dev, with_blocks=True)
+    names = [m.strip() for m in p.models.split(",") if m.strip()] or discover_models(p.run_dir, refined=False)
+    if not names: raise ValueError(f"{p.run_dir}: no base model to refine; run the model stages (03, 04) first")
+    inp = load_inputs(p.run_dir, with_blocks=True)
     summ, gains = refine_stage(inp, p.run_dir, names, grid, p.space, p.pool, kind=p.knn_index, use_gpu="auto" if dev != "cpu" else False, seed=p.seed)
     with atomic_path(rp.stage("refine")/"summary.csv") as t: summ.to_csv(t, index=False)
     with atomic_path(rp.stage("refine")/"gain_by_decile.csv") as t: gains.to_csv(t, index=False)

@@ -14,6 +14,7 @@ import yaml
 import optuna
 from tqdm.auto import tqdm
 from .config import RunParams, notebook_parameters, resolve_stage
+from .runio import input_paths
 from .core import smape, smape_log, atomic_path, save_json, RunPaths
 
 # %% auto #0
@@ -179,19 +180,18 @@ class Adapter:
     run: str # "module:function", the run function: run(p, out_name=..., on_fold=..., **fixed)
     reads: tuple # the parameter-set fields this model reads (a searched key outside them would change nothing)
     fixed: dict = field(default_factory=dict) # run-function arguments this model always gets
-    prepare: str = "spam_llms.preprocess:ensure_preprocessed" # builds missing upstream inputs once, before workers start
+    blocks: bool = False # the model reads the embedding blocks (so the run must hold them)
 
 _LGBM = ("svd_dims objective huber_delta spaces ks lam knn_index tfidf_svd tfidf_knn_char tfidf_knn_max_df n_threads learning_rate "
          "num_leaves min_data_in_leaf num_boost_round early_stopping lgbm_seeds").split()
-_EMB = "spam_llms.embed:ensure_embeddings"
 ADAPTERS = {
     "lgbm": Adapter("04_lgbm_baseline", "spam_llms.gbm:LgbmParams", "spam_llms.gbm:run_lgbm", tuple(_LGBM + ["tfidf_knn", "unit_price_knn", "name_knn"]),
-                    {"use_knn": True}, _EMB),
-    "lgbm_noknn": Adapter("04_lgbm_baseline", "spam_llms.gbm:LgbmParams", "spam_llms.gbm:run_lgbm", tuple(_LGBM), {"use_knn": False}, _EMB),
+                    {"use_knn": True}, True),
+    "lgbm_noknn": Adapter("04_lgbm_baseline", "spam_llms.gbm:LgbmParams", "spam_llms.gbm:run_lgbm", tuple(_LGBM), {"use_knn": False}, True),
     "tfidf": Adapter("04_lgbm_baseline", "spam_llms.gbm:LgbmParams", "spam_llms.gbm:run_tfidf", ("tfidf_alpha", "tfidf_max_features", "tfidf_char")),
     "towers": Adapter("03_towers_cv", "spam_llms.towers:TowersParams", "spam_llms.towers:run_towers_cv",
                       tuple("blocks loss fusion tower_dim tower_depth dropout head_dims epochs batch_size lr weight_decay patience hybrid_weight n_threads".split()),
-                      prepare=_EMB),
+                      blocks=True),
 }
 
 def resolve(ref:str): "The object named by 'module:attribute'."; m, a = ref.split(":"); return getattr(importlib.import_module(m), a)
@@ -286,7 +286,7 @@ def truth_smape(test_preds:pd.DataFrame, # sample_id, pred (log1p)
               ) -> float|None:
     "SMAPE of test predictions against the true prices; None without a truth file."
     if not Path(truth_csv).exists(): return None
-    from spam_llms.submit import read_truth
+    from spam_llms.runio import read_truth
     truth = read_truth(truth_csv, test_preds.sample_id)
     return smape(truth.loc[test_preds.sample_id].to_numpy(), np.expm1(test_preds.pred.to_numpy()))
 
@@ -296,7 +296,7 @@ def refit_scored(model:str, # adapter name
                  name:str, # folder under {run_dir}/search
                 ) -> dict:
     "Refit with the stage's function on all folds; its OOF SMAPE, fold SMAPEs and (with a truth file) test SMAPE."
-    from spam_llms.gbm import data_folder
+    from spam_llms.runio import data_folder
     ad = ADAPTERS[model]; out = f"search/{name}"
     m = resolve(ad.run)(stage_params(ad, common, params), out_name=out, **ad.fixed)
     test = pd.read_parquet(RunPaths(common["run_dir"]).root/out/"test.parquet")
@@ -400,7 +400,7 @@ def run_search(p:SearchParams, # the stage's parameters (model, n_trials, timeou
     if cfg["stage"] != ad.stage: raise ValueError(f"stage: the search file names {cfg['stage']!r}, the {p.model} model belongs to {ad.stage!r}")
     base, decl = stage_base(root, ad.stage, p.profile); check_space(cfg, decl, ad)
     common = {k: getattr(p, k) for k in COMMON} | {"run_dir": str(RunPaths(p.run_dir).root)}
-    prep = resolve(ad.prepare); prep(**{k: v for k, v in common.items() if k in inspect.signature(prep).parameters and k != "device"})
+    input_paths(common["run_dir"], with_blocks=ad.blocks)  # the run must hold the model's inputs: an error naming the missing stage, before any trial
     url = storage_url(p.run_dir, p.model, p.storage); todo = max(0, p.n_trials - finished(open_study(url, p.model)))
     job = dict(url=url, model=p.model, space=cfg["space"], base=base | cfg["fixed"], common=common, seed=p.seed, n_trials=todo, timeout=p.timeout,
                pruner=p.pruner, n_startup_trials=cfg["n_startup_trials"], progress=progress)

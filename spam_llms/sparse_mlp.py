@@ -17,7 +17,8 @@ from sklearn.preprocessing import OneHotEncoder
 from tqdm.auto import tqdm
 from .config import RunParams
 from .core import smape_log, seed_everything, resolve_device, atomic_path, stable_hash, RunPaths
-from .gbm import load_inputs, with_catalog, save_model_outputs, feature_columns, stage_neighbours, fold_knn_features, unit_inputs, neighbour_space_names
+from .runio import load_inputs, with_catalog, save_model_outputs, feature_columns
+from .gbm import stage_neighbours, fold_knn_features, unit_inputs, neighbour_space_names
 
 # %% auto #0
 __all__ = ['text_tfidf', 'numeric_block', 'onehot_block', 'sparse_inputs', 'local_columns', 'spmm', 'lazy_adam_step', 'SparseMLP',
@@ -260,7 +261,7 @@ def run_sparse_mlp(p:SparseMlpParams, # the stage's parameters
                   ) -> dict:
     "Sparse MLP stage: writes `{run_dir}/{out_name}/` and returns its metrics."
     t0, c0 = time.time(), time.process_time(); seed_everything(p.seed); torch.set_num_threads(p.n_threads); dev = resolve_device(p.device)
-    inp = load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, dev, with_blocks=p.knn_features)
+    inp = load_inputs(p.run_dir, with_blocks=p.knn_features)
     inp = with_catalog(inp, p.run_dir, p.data_dir, item_name=True); tr, te = inp["train"], inp["test"]
     feat = dict(text_col=p.text_col, max_features=p.max_features, min_df=p.min_df, char_ngrams=p.char_ngrams, use_name=p.use_name, use_num=p.use_num, use_cat=p.use_cat)
     fit = dict(epochs=p.epochs, batch_size=p.batch_size, growth=p.growth, lr=p.lr, hidden=tuple(int(h) for h in str(p.hidden).split(",")), loss=p.loss, huber_delta=p.huber_delta)

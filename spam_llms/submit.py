@@ -13,11 +13,11 @@ import pandas as pd
 from scipy.optimize import minimize, lsq_linear
 from .config import RunParams
 from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_preds, RunPaths
-from .refine import discover_models, load_model, smape_by_decile
+from .runio import discover_models, load_model, smape_by_decile, load_inputs, data_folder, oracle_smape, read_truth
 
 # %% auto #0
 __all__ = ['blend_predict', 'fit_blend', 'nested_blend', 'choose_blend', 'fit_log_shift', 'calibrate', 'validate_submission',
-           'write_submission', 'read_truth', 'truth_scores', 'drop_identical', 'model_table', 'plot_pred_vs_truth',
+           'write_submission', 'truth_scores', 'drop_identical', 'model_table', 'plot_pred_vs_truth',
            'plot_smape_by_decile', 'model_matrix', 'blend_stage', 'SubmitParams', 'run_submission']
 
 # %% ../nbs/06_submission.ipynb #34a8845f
@@ -140,22 +140,6 @@ def write_submission(df:pd.DataFrame, # columns sample_id, price
     return Path(path)
 
 # %% ../nbs/06_submission.ipynb #35454a5b
-def read_truth(path, # test_truth.csv: sample_id,price
-               test_ids, # every sample_id of test.csv
-              ) -> pd.Series:
-    "True test prices by sample_id, checked against the test ids; a bad file raises naming the id or row."
-    df = pd.read_csv(path)
-    if not {"sample_id", "price"} <= set(df.columns): raise ValueError(f"{path}: needs columns sample_id,price, got {list(df.columns)}")
-    dup = df.sample_id[df.sample_id.duplicated()]
-    if len(dup): raise ValueError(f"{path}: sample_id {dup.iloc[0]} appears more than once; one true price per test id")
-    want, have = pd.Index(np.asarray(test_ids)), pd.Index(df.sample_id)
-    missing, extra = want.difference(have), have.difference(want)
-    if len(missing): raise ValueError(f"{path}: {len(missing)} test sample_id(s) have no true price, e.g. {missing[0]}; the truth must cover test.csv exactly")
-    if len(extra): raise ValueError(f"{path}: {len(extra)} sample_id(s) are not in test.csv, e.g. {extra[0]}; is this the truth of another split?")
-    price = pd.to_numeric(df.price, errors="coerce"); bad = ~(np.isfinite(price) & (price > 0))
-    if bad.any(): i = int(np.flatnonzero(bad)[0]); raise ValueError(f"{path}: row {i + 2} (sample_id {df.sample_id.iloc[i]}): price={df.price.iloc[i]!r} must be a finite number > 0")
-    return pd.Series(price.to_numpy(np.float64), index=df.sample_id.to_numpy()).loc[want]
-
 def truth_scores(truth:pd.Series, # from `read_truth`
                  test_ids, # sample_ids in the predictions' row order
                  preds:dict, # {name: (m,) test log-price predictions}
@@ -288,14 +272,11 @@ class SubmitParams(RunParams):
 def run_submission(p:SubmitParams, # the stage's parameters
                   ) -> dict:
     "The stage: blend the run's models, write `submission/` and the figures; returns the metrics."
-    from spam_llms.gbm import load_inputs, data_folder, oracle_smape
-    from spam_llms.pipeline import ensure_upstream
     from spam_llms.data import read_challenge_csv
-    t0 = time.time(); seed_everything(p.seed); rp = RunPaths(p.run_dir); dev = resolve_device(p.device) if p.device != "cpu" else "cpu"
+    t0 = time.time(); seed_everything(p.seed); rp = RunPaths(p.run_dir)
     names = [m.strip() for m in p.models.split(",") if m.strip()]
-    ensure_upstream(p.run_dir, "06_submission", p.data_dir, p.n_train, p.n_test, p.seed, dev)  # quick base models when the run has none
     names = names or discover_models(p.run_dir)
-    inp = load_inputs(p.run_dir, p.data_dir, p.n_train, p.n_test, p.seed, with_blocks=False); tr, te = inp["train"], inp["test"]
+    inp = load_inputs(p.run_dir, with_blocks=False); tr, te = inp["train"], inp["test"]
     data = data_folder(p.run_dir, p.data_dir); test_ids = read_challenge_csv(data/"test.csv", "test").sample_id
     truth = read_truth(data/"test_truth.csv", test_ids) if (data/"test_truth.csv").exists() else None
     m, table = blend_stage(tr, te, p.run_dir, names, test_ids, p.blend_mode, oracle_smape(tr, data), truth, p.calibration)

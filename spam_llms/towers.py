@@ -16,15 +16,15 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from safetensors.torch import save_file, load_file
 from .config import RunParams
-from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_parquet, save_preds, RunPaths
+from .runio import input_paths
+from .core import torch_threads, smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_parquet, save_preds, RunPaths
 
 # %% auto #0
-__all__ = ['LOSSES', 'EMBEDDING_BLOCKS', 'TowerTable', 'make_toy_inputs', 'fit_scaler', 'scale_inputs', 'make_tower',
-           'TabularInput', 'CrossModalAttention', 'TowerRegressor', 'smape_surrogate', 'PriceLoss', 'make_loss',
-           'predict_log', 'train_fold', 'save_fold_checkpoint', 'load_fold_checkpoint', 'tabular_shape',
-           'cross_validate', 'head_latency_us', 'oracle_floor', 'table_from_frames', 'load_tower_inputs',
-           'torch_threads', 'TowersParams', 'fit_towers', 'plot_oof', 'run_towers_cv', 'ablation_grid', 'subset',
-           'ablation']
+__all__ = ['LOSSES', 'EMBEDDING_BLOCKS', 'TowerTable', 'fit_scaler', 'scale_inputs', 'make_tower', 'TabularInput',
+           'CrossModalAttention', 'TowerRegressor', 'smape_surrogate', 'PriceLoss', 'make_loss', 'predict_log',
+           'train_fold', 'save_fold_checkpoint', 'load_fold_checkpoint', 'tabular_shape', 'cross_validate',
+           'head_latency_us', 'oracle_floor', 'table_from_frames', 'load_tower_inputs', 'TowersParams', 'fit_towers',
+           'plot_oof', 'run_towers_cv', 'ablation_grid', 'subset', 'ablation']
 
 # %% ../nbs/03_towers_cv.ipynb #157ed15a
 @dataclass
@@ -39,28 +39,6 @@ class TowerTable:
     y: np.ndarray | None = None  # log1p(price), train only
     fold: np.ndarray | None = None  # CV fold, train only
     def __len__(self): return len(self.sample_id)
-
-# %% ../nbs/03_towers_cv.ipynb #2806614f
-def make_toy_inputs(n_train:int=600, # training rows
-                    n_test:int=200, # test rows
-                    dims:dict=None, # block name -> width; default text 32, image 48
-                    n_folds:int=5, # folds assigned at random
-                    noise:float=0.1, # target noise (log1p units)
-                    seed:int=0, # generator seed
-                   ) -> tuple[TowerTable, TowerTable]:
-    "Synthetic train/test tables: price = text signal + image-only signal + a tabular quantity effect + noise."
-    rng, dims = np.random.default_rng(seed), dims or {"text": 32, "image": 48}
-    n = n_train + n_test; z = rng.normal(size=(n, 4)).astype(np.float32)  # latent: text, image, qty, brand-ish
-    mix = lambda k, d: (z[:, k:k+1] * rng.normal(size=(1, d)) + 0.5 * rng.normal(size=(n, d))).astype(np.float32)
-    blocks = {b: mix(0 if b.endswith("text") else 1, d) for b, d in dims.items()}
-    qty = np.exp(z[:, 2]).astype(np.float32); num = np.c_[qty, rng.normal(size=n)].astype(np.float32)
-    num[rng.random(n) < 0.1, 0] = np.nan  # some quantities unparsed
-    cat = (z[:, 3:4] > 0).astype(np.int64) + rng.integers(0, 2, (n, 1)) * 2
-    y = (2.5 + 0.5 * z[:, 0] + 0.4 * z[:, 1] + 0.3 * np.tanh(z[:, 2]) + noise * rng.normal(size=n)).astype(np.float32)
-    fold = rng.permutation(np.arange(n_train) % n_folds)
-    part = lambda s, **kw: TowerTable(np.arange(n)[s] + 1000, {b: a[s] for b, a in blocks.items()}, num[s], cat[s],
-                                      ["num_qty", "num_noise"], ["cat_tier"], **kw)
-    return part(slice(0, n_train), y=y[:n_train], fold=fold), part(slice(n_train, n))
 
 # %% ../nbs/03_towers_cv.ipynb #356f6148
 def _signed_log1p(x): return np.sign(x) * np.log1p(np.abs(x))
@@ -388,18 +366,13 @@ def table_from_frames(df:pd.DataFrame, # a preprocessed split (sample_id, num_*,
 # %% ../nbs/03_towers_cv.ipynb #f30a012d
 def load_tower_inputs(run_dir, # the run folder
                       blocks=("text", "image", "joint_text", "joint_image", "tab"), # blocks to use; "tab" = tabular tower
-                      data_dir:str="", # raw data folder ("" = the twin in {run_dir}/data)
-                      n_train:int=400, # twin size if upstream stages must be built
-                      n_test:int=200,
-                      seed:int=42, # seed of the upstream stages
                       min_image_rows:int=20, # fewest training rows with an image for image-derived blocks to be used
                      ) -> tuple[TowerTable, TowerTable, list]:
-    "Train/test TowerTables from the run's preprocessed tables and embeddings (building them if absent), and the blocks left out."
-    from spam_llms.pipeline import ensure_upstream  # imported here so this module loads alone
+    "Train/test TowerTables from the run's preprocessed tables and embeddings (`runio.input_paths` names a missing one), and the blocks left out."
     from spam_llms.embed import load_blocks
     unknown = set(blocks) - set(EMBEDDING_BLOCKS) - {"tab"}
     if unknown: raise ValueError(f"unknown blocks {sorted(unknown)}; choose from {EMBEDDING_BLOCKS + ('tab',)}")
-    up = ensure_upstream(run_dir, "03_towers_cv", data_dir, n_train, n_test, seed, device="cpu")
+    up = input_paths(run_dir, with_blocks=True)
     pre, man = Path(up["preprocessed"]), up["embeddings"]
     tables, missing, n_img = [], [], 0
     for split in ("train", "test"):
@@ -414,17 +387,6 @@ def load_tower_inputs(run_dir, # the run folder
     if dropped: print(f"only {n_img} training row(s) have an image: image blocks {dropped} are not used")
     if not tables[0].blocks and "tab" not in blocks: raise ValueError(f"none of the blocks {list(blocks)} exists in {man}")
     return tables[0], tables[1], missing
-
-# %% ../nbs/03_towers_cv.ipynb #1d515bc4
-@contextlib.contextmanager
-def torch_threads(n:int=0, # threads for torch on CPU; 0 = every core this process may use
-                 ):
-    "Set torch's CPU thread count for a block, then restore it."
-    avail = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    old, n = torch.get_num_threads(), max(1, n or avail)
-    torch.set_num_threads(n)
-    try: yield n
-    finally: torch.set_num_threads(old)
 
 # %% ../nbs/03_towers_cv.ipynb #8cc9f4fc
 @dataclass(frozen=True)
@@ -499,7 +461,7 @@ def run_towers_cv(p:TowersParams, # the stage's parameters
                   on_fold=None, # optional on_fold(fold, valid_smape), see `fit_towers`
                  ) -> dict:
     "The stage: load inputs, cross-validate, write `{run_dir}/{out_name}/` artifacts, add the oracle floor; return metrics."
-    train, test, missing = load_tower_inputs(p.run_dir, tuple(p.blocks), p.data_dir, p.n_train, p.n_test, p.seed)
+    train, test, missing = load_tower_inputs(p.run_dir, tuple(p.blocks))
     out = RunPaths(p.run_dir).stage(out_name)
     res = fit_towers(train, test, p, out, progress=progress, on_fold=on_fold)
     res["blocks_missing"] = missing

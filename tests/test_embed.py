@@ -4,8 +4,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from spam_llms import embed
-from spam_llms.embed import EmbedParams, ensure_embeddings, get_encoder, load_blocks, run_embed, tiny_test_models
+from spam_llms import embed_cache, embed_ray, encoders
+from spam_llms.core import RunPaths
+from spam_llms.embed import EmbedParams, ensure_embeddings, load_blocks, run_embed
+from spam_llms.encoders import get_encoder
+from spam_llms.testing import tiny_test_models
 
 SIDE = 96  # efficientnet-lite0 input side in these tests (fast; the recipe is the same code as 224)
 QUIET = dict(progress=False, log=lambda m: None)
@@ -68,7 +71,7 @@ def expected_bad(base, split):
 def no_loading(monkeypatch):
     "Make any model load fail: proves a run was served from the cache."
     def boom(*a, **k): raise AssertionError("a model was loaded although the cache holds these vectors")
-    for f in ("_st_loader", "_lite0_loader", "_hf_image_loader", "_hf_joint_loader"): monkeypatch.setattr(embed, f, boom)
+    for f in ("_st_loader", "_lite0_loader", "_hf_image_loader", "_hf_joint_loader"): monkeypatch.setattr(encoders, f, boom)
 
 
 def test_twin_offline_encoders_bad_images_and_cache(base, whole, tmp_path, monkeypatch):
@@ -162,10 +165,14 @@ def test_unloadable_joint_model_is_skipped_and_said_once(base, onnx_seed, tmp_pa
 
 
 def test_ensure_embeddings_builds_then_reuses(tmp_path, onnx_seed):
+    from spam_llms.preprocess import ensure_preprocessed
     run = tmp_path/"outputs"/"solo"
+    with pytest.raises(FileNotFoundError, match="run 01_preprocess first"): ensure_embeddings(run, "", n_train=40, n_test=20, seed=3)
+    assert not run.exists()  # it builds embeddings only, never 01's outputs
+    ensure_preprocessed(run, "", 40, 20, 3)
     shutil.copytree(onnx_seed, tmp_path/"outputs"/"embeddings"/"onnx", copy_function=os.link)  # the default cache: outputs/embeddings
     man = ensure_embeddings(run, "", n_train=40, n_test=20, seed=3)
-    assert man == embed.RunPaths(run).embeddings/"manifest.json" and len(load_blocks(man, "train")[0]) == 40
+    assert man == RunPaths(run).embeddings/"manifest.json" and len(load_blocks(man, "train")[0]) == 40
     assert any((tmp_path/"outputs"/"embeddings").glob("minilm-*/train.npy"))
     stamp = man.stat().st_mtime_ns
     assert ensure_embeddings(run, "", n_train=40, n_test=20, seed=3) == man and man.stat().st_mtime_ns == stamp  # kept as is
@@ -185,7 +192,7 @@ RAY = dict(ray=True, ray_actors=2, ray_cpus=2)
 def local_ray():
     "A local Ray of 2 CPUs shared by this module's Ray tests, shut down after them."
     ray = pytest.importorskip("ray")
-    embed.ray_start("", 2); yield; ray.shutdown()
+    embed_ray.ray_start("", 2); yield; ray.shutdown()
 
 
 def same_vectors(m, mc, blocks, splits=("train", "test")):
@@ -252,7 +259,7 @@ def test_a_ray_worker_killed_mid_run_is_replaced_and_every_row_lands_once(base, 
 def test_ray_resumes_from_the_chunks_already_in_the_cache(base, onnx_seed, whole, tmp_path, local_ray, monkeypatch):
     run, cache = fresh(base, tmp_path/"r", onnx_seed)
     def stop(*a, **k): raise KeyboardInterrupt("stopped after the chunks")
-    monkeypatch.setattr(embed, "_assemble", stop)  # a plain run that writes all of train's chunks, then dies
+    monkeypatch.setattr(embed_cache, "_assemble", stop)  # a plain run that writes all of train's chunks, then dies
     with pytest.raises(KeyboardInterrupt): embed_run(run, base, cache, image_encoder="")
     monkeypatch.undo()
     parts = sorted(cache.glob("minilm-*/train.parts/*.npz")); assert len(parts) == 128 // 16

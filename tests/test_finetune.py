@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 import torch
 from spam_llms import finetune as ft
+from spam_llms.upstream import ensure_upstream
 from spam_llms.config import resolve_stage
 from spam_llms.core import load_json, stable_hash
-from spam_llms.gbm import load_inputs
+from spam_llms.runio import load_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT/"nbs"/"03b_finetune.ipynb"
@@ -25,7 +26,8 @@ def real_frames(real_dir, tmp_path_factory):
     "The 132 real train rows (and 100 real test rows), preprocessed with 5 stored folds."
     d = tmp_path_factory.mktemp("real"); data = d/"data"; data.mkdir()
     shutil.copy(real_dir/"amazon2025_train_head132.csv", data/"train.csv"); shutil.copy(real_dir/"amazon2025_sample_test.csv", data/"test.csv")
-    inp = load_inputs(d/"run", str(data), with_blocks=False)
+    ensure_upstream(d/"run", "03b_finetune", str(data))
+    inp = load_inputs(d/"run", with_blocks=False)
     return inp["train"], inp["test"]
 
 
@@ -128,6 +130,7 @@ def test_gpu_profile_runs_on_cpu_at_smoke_size(tmp_path):
     p = ft.FinetuneParams(**{k: s.value for k, s in resolve_stage(NB, ROOT/"configs", "gpu", run=run).items()})
     assert p.n_train_layers == -1
     p = p.but(n_train=80, n_test=20, epochs=1, max_len=16, n_threads=1)  # sizes only
+    ensure_upstream(p.run_dir, "03b_finetune", p.data_dir, p.n_train, p.n_test, p.seed)
     m = ft.run_finetune(p, progress=False)
     assert np.isfinite(m["oof_smape"]) and len(m["fold_smape"]) == 5
     assert m["n_trainable_params"] > 20_000_000  # the whole encoder trained, embeddings included

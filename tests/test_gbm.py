@@ -7,6 +7,7 @@ import pytest
 from pathlib import Path
 import lightgbm as lgb
 from spam_llms.core import smape_log, load_json, load_preds, RunPaths
+from spam_llms.upstream import ensure_upstream
 
 
 def noise_inputs(n=1500, m=200, d=24, seed=0):
@@ -96,7 +97,9 @@ def test_knn_features_help_when_neighbours_share_prices(tmp_path):
 
 def test_tfidf_stage_on_a_small_twin(tmp_path):
     run = tmp_path/"run"
-    m = gbm.run_tfidf(gbm.LgbmParams.smoke(run_dir=str(run), n_train=300, n_test=100, seed=1, tfidf_max_features=20_000))
+    p = gbm.LgbmParams.smoke(run_dir=str(run), n_train=300, n_test=100, seed=1, tfidf_max_features=20_000)
+    ensure_upstream(run, needs=["preprocessed"], n_train=300, n_test=100, seed=1)
+    m = gbm.run_tfidf(p)
     tr = pd.read_parquet(RunPaths(run).preprocessed/"train.parquet")
     oof, test = load_preds(run/"tfidf/oof.parquet"), load_preds(run/"tfidf/test.parquet")
     assert set(oof.sample_id) == set(tr.sample_id) and len(test) == 100
@@ -109,7 +112,8 @@ def test_tfidf_stage_on_a_small_twin(tmp_path):
 
 def test_lgbm_stage_end_to_end_on_a_small_twin(tmp_path):
     "The stage on a real (small) twin, with embeddings from the embedding stage's tiny random test encoders (fast)."
-    from spam_llms.embed import EmbedParams, run_embed, tiny_test_models
+    from spam_llms.embed import EmbedParams, run_embed
+    from spam_llms.testing import tiny_test_models
     from spam_llms.preprocess import ensure_preprocessed
     run = tmp_path/"outputs"/"run"
     ensure_preprocessed(run, n_train=200, n_test=60, seed=3)
@@ -252,6 +256,7 @@ def contract_ok(run, name, n_test):
 def test_text_peers_write_the_model_contract_on_a_small_twin(tmp_path):
     run = tmp_path/"run"
     p = gbm.LgbmParams.smoke(run_dir=str(run), n_train=300, n_test=100, seed=1, knn_tfidf_k=15, knn_tfidf_power=4.0)
+    ensure_upstream(run, needs=["preprocessed"], n_train=300, n_test=100, seed=1)
     gbm.run_knn_tfidf(p)
     gbm.run_peer_svd_lgbm(p.but(peer_svd_dims=16, peer_learning_rate=0.2, num_boost_round=300, early_stopping=30))
     gbm.run_tfidf(p.but(tfidf_char="3,5", tfidf_alpha=2.0, tfidf_max_features=20_000))

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import optuna
-from spam_llms import gbm
+from spam_llms import gbm, runio
 import dataclasses
 from spam_llms.gbm import LgbmParams
 from spam_llms.search import (ADAPTERS, SearchParams, parse_space, suggest_params, make_sampler, make_pruner, FoldReporter,
@@ -75,7 +75,7 @@ def test_pruner_stops_a_bad_trial_after_a_fold():
     def objective(trial):
         err = trial.suggest_float("err", 0, 1)
         fit = lambda k, tr, va: (y[va] + err, np.zeros(1))
-        oof, _, _ = gbm.cv_predict(fit, y, folds, 1, on_fold=FoldReporter(trial).on_fold)
+        oof, _, _ = runio.cv_predict(fit, y, folds, 1, on_fold=FoldReporter(trial).on_fold)
         return float(np.mean(np.abs(oof - y)))
     s = optuna.create_study(pruner=make_pruner("median", n_startup_trials=2))
     for e in (0.0, 0.1, 0.9): s.enqueue_trial({"err": e})
@@ -85,7 +85,7 @@ def test_pruner_stops_a_bad_trial_after_a_fold():
 
 # --- the objective reads the stored folds ---
 def test_objective_uses_the_stored_fold_column(run, monkeypatch, tmp_path):
-    seen, orig = [], gbm.cv_predict
+    seen, orig = [], runio.cv_predict
     def spy(fit_fold, y, folds, *a, **kw): seen.append(np.asarray(folds).copy()); return orig(fit_fold, y, folds, *a, **kw)
     monkeypatch.setattr(gbm, "cv_predict", spy)
     common = dict(run_dir=str(run), data_dir="", n_train=200, n_test=50, seed=0, device="cpu")

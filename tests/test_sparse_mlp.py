@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from spam_llms import sparse_mlp as smlp
-from spam_llms.gbm import with_catalog
+from spam_llms.upstream import ensure_upstream
+from spam_llms.runio import with_catalog
 from spam_llms.core import smape_log, load_json, load_preds, RunPaths
 from spam_llms.data import read_challenge_csv
 from spam_llms.preprocess import parse_catalog
@@ -16,6 +17,7 @@ SMALL = dict(epochs=3, batch_size=32, hidden="32,16,16", n_seeds=2, device="cpu"
 def run(run_dir, data_dir, out_name="sparse_mlp", on_unit=None, on_fold=None, **changes):
     "The stage at SMALL sizes (the notebook's smoke values otherwise), some values changed."
     p = smlp.SparseMlpParams.smoke(run_dir=str(run_dir), data_dir=str(data_dir), **(SMALL | changes))
+    ensure_upstream(p.run_dir, needs=["preprocessed"] + ["embeddings"] * p.knn_features, data_dir=p.data_dir, n_train=p.n_train, n_test=p.n_test, seed=p.seed)
     return smlp.run_sparse_mlp(p, out_name, on_unit, on_fold)
 
 

@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from spam_llms.core import smape_log
+from spam_llms.testing import make_toy_inputs
+from spam_llms.upstream import ensure_upstream
 from spam_llms.towers import (LOSSES, TowerRegressor, TowersParams, ablation, ablation_grid, fit_scaler, fit_towers, load_fold_checkpoint,
-                              make_toy_inputs, predict_log, scale_inputs, subset)
+                              predict_log, scale_inputs, subset)
 
 SMALL = TowersParams.smoke(tower_dim=32, head_dims=[32], epochs=10, batch_size=64, lr=3e-3, patience=4, dropout=0.1, device="cpu", n_threads=1)
 Q = dict(progress=False)
@@ -100,6 +102,7 @@ def test_ablation_table(toy, tmp_path):
 
 def test_run_towers_cv_on_the_twin(tmp_path):
     from spam_llms.towers import run_towers_cv
+    ensure_upstream(tmp_path, "03_towers_cv", n_train=300, n_test=60)
     m = run_towers_cv(TowersParams.smoke(run_dir=str(tmp_path), n_train=300, n_test=60, tower_dim=32, head_dims=[32], epochs=4, batch_size=64,
                                          dropout=0.1, patience=5, device="cpu", n_threads=1), progress=False)
     out = tmp_path/"towers"
@@ -118,6 +121,7 @@ def test_real_rows_without_images_leave_the_image_tower_out(tmp_path, real_dir, 
     from spam_llms.towers import run_towers_cv
     d = tmp_path/"data"; d.mkdir()
     shutil.copy(real_dir/"amazon2025_train_head132.csv", d/"train.csv"); shutil.copy(real_dir/"amazon2025_sample_test.csv", d/"test.csv")
+    ensure_upstream(tmp_path/"run", "03_towers_cv", str(d))
     m = run_towers_cv(TowersParams.smoke(run_dir=str(tmp_path/"run"), data_dir=str(d), tower_dim=16, head_dims=[16], epochs=2, batch_size=32,
                                          dropout=0.1, patience=5, device="cpu", n_threads=1), progress=False)
     assert m["blocks"] == ["text", "tab"] and "image" in m["blocks_missing"], (m["blocks"], m["blocks_missing"])
