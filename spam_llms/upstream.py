@@ -38,6 +38,9 @@ def ensure_upstream(run_dir, # the run folder
         elif need == "models":
             from spam_llms.runio import discover_models
             if not discover_models(run_dir, refined=False):  # the two quickest models: the TF-IDF peer, LightGBM without neighbours
+                from spam_llms.preprocess import ensure_preprocessed
+                from spam_llms.embed import ensure_embeddings  # LightGBM reads the (PCA-reduced) embedding blocks
+                ensure_preprocessed(run_dir, data_dir, n_train, n_test, seed); ensure_embeddings(run_dir, data_dir, n_train, n_test, seed, device)
                 from spam_llms.gbm import LgbmParams, run_tfidf, run_lgbm
                 p = LgbmParams.smoke(run_dir=str(run_dir), data_dir=data_dir, n_train=n_train, n_test=n_test, seed=seed, device=device)
                 run_tfidf(p); run_lgbm(p, use_knn=False)

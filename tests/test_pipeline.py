@@ -89,12 +89,17 @@ def test_challenge_scale_profiles_run_no_exact_quadratic_search(profile):
         assert {k: st[stage][k].value for k in want} == want, stage
     assert st["04_lgbm_baseline"]["knn_index"].value == st["05_knn_refine"]["knn_index"].value == "ivf"
 
-def test_gpu_profile_resolves_the_cuda_settings():
-    "With --device cuda every torch stage gets cuda; the encoders run in bf16/fp16 (precision auto), the fine-tune trains every layer."
+def test_gpu_profile_resolves_the_cuda_settings(monkeypatch):
+    "With --device cuda every torch stage gets cuda; the encoders run in bf16 (precision auto), the fine-tune trains every layer."
+    import torch
     from spam_llms.core import resolve_device
+    from spam_llms.encoders import resolve_precision
     plan = plan_chain(ROOT, "gpu", stages=ALL_STAGES, run={"device": "cuda"}); st = plan["stages"]
     assert all(v["device"].value == "cuda" and v["device"].source == "runner" for s, v in st.items() if "device" in v)
     assert st["02_embed"]["precision"].value == "auto" and st["02_embed"]["max_tokens"].value == 128
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # an H100's answer
+    assert resolve_precision(st["02_embed"]["precision"].value, st["02_embed"]["device"].value) == "bf16"
+    assert resolve_precision(plan_chain(ROOT, "full", stages=ALL_STAGES, run={"device": "cpu"})["stages"]["02_embed"]["precision"].value, "cpu") == "int8"
     ft = st["03b_finetune"]
     assert (ft["n_train_layers"].value, ft["max_len"].value, ft["n_threads"].value) == (-1, 128, 0)
     assert "03b_finetune" in plan["todo"]  # the full fine-tune runs in the gpu chain
