@@ -71,7 +71,8 @@ def _kill_when(run_dir:Path, stage:str, after:float, outputs, run):
     time.sleep(after); os.killpg(p.pid, signal.SIGKILL); p.wait()
     assert not (run_dir/".stages"/f"{stage}.json").exists()  # the killed stage is not marked complete
 
-@pytest.mark.parametrize("stage,after", [("02_embed", 6.0), ("03_towers_cv", 6.0)])
+# 02_embed is served from the run's embedding cache here and finishes in ~6.5 s on an idle box: kill it 2 s in
+@pytest.mark.parametrize("stage,after", [("02_embed", 2.0), ("03_towers_cv", 6.0)])
 def test_kill_9_then_rerun_gives_same_submission(outputs, clean_run, stage, after):
     run, _, _ = clean_run; name = f"kill_{stage}"
     _kill_when(outputs/name, stage, after, outputs, name)
