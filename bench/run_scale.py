@@ -29,7 +29,8 @@ def machine() -> str:
 def spam_run(run:str, profile:str, seed:int, n:int, extra:list) -> Path:
     "One `spam_run` of the twin at n + n rows into outputs/<run>/; returns the run folder."
     cmd = [str(ROOT/".venv/bin/spam_run"), "--profile", profile, "--run", run, "--seed", str(seed),
-           "--set", f"twin.n_train={n}", "--set", f"twin.n_test={n}", *extra]
+           "--set", f"twin.n_train={n}", "--set", f"twin.n_test={n}",
+           "--set", f"02_embed.cache_dir={ROOT/'outputs'/run/'embedding_cache'}", *extra]  # a cold cache of its own: no size reuses another's vectors
     print("$", " ".join(cmd), flush=True); t0 = time.time()
     subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, "SPAM_LLMS_ROOT": str(ROOT)})
     print(f"{run}: {time.time() - t0:.0f}s", flush=True)
@@ -46,9 +47,17 @@ def collect(run_dir:Path) -> dict:
     sub = json.loads((run_dir/"submission/metrics.json").read_text()) if (run_dir/"submission/metrics.json").exists() else {}
     tr = pd.read_csv(run_dir/"data/train.csv", usecols=["sample_id", "price"]).merge(pd.read_csv(run_dir/"data/oracle.csv"), on="sample_id")
     emb = run_dir/"embeddings/metrics.json"
+    knn = {m: json.loads((run_dir/m/"metrics.json").read_text()).get("knn_seconds", {}) for m in ("lgbm", "sparse_mlp") if (run_dir/m/"metrics.json").exists()}
+    if (run_dir/"knn_tfidf/metrics.json").exists(): knn["knn_tfidf"] = {"tfidf": json.loads((run_dir/"knn_tfidf/metrics.json").read_text())["seconds"]}
     return {"seconds": chain["seconds"], "peak_mb": chain.get("peak_mb", {}), "models": models, "blend": sub.get("blend_oof_smape"),
             "oracle": smape(tr.price, np.expm1(tr.oracle_log_price)), "embed": json.loads(emb.read_text()) if emb.exists() else None,
-            "embed_params": embed_params(run_dir)}
+            "embed_params": embed_params(run_dir), "knn_seconds": knn}
+
+def exponent(sizes, seconds) -> float:
+    "b in seconds ∝ n^b, least squares on logs (NaN with fewer than two sizes)."
+    x, y = np.log(np.asarray(sizes, float)), np.log(np.asarray(seconds, float))
+    ok = np.isfinite(y)
+    return float(np.polyfit(x[ok], y[ok], 1)[0]) if ok.sum() >= 2 else float("nan")
 
 def embed_params(run_dir:Path) -> dict:
     "The recipe of the run's text block (precision, tokens, batch) from its embeddings manifest."
@@ -80,10 +89,19 @@ def write_results(res:dict, profile:str, cmdline:str, path:Path, before:tuple|No
     L.append("| **blend** | " + " | ".join(f"**{res[n]['blend']:.2f}**" if res[n]['blend'] else "n/a" for n in sizes) + " |")
     L.append("| oracle floor | " + " | ".join(f"{res[n]['oracle']:.2f}" for n in sizes) + " |")
     L.append("| blend / oracle | " + " | ".join(f"{res[n]['blend'] / res[n]['oracle']:.3f}" if res[n]['blend'] else "n/a" for n in sizes) + " |")
-    L += ["", "## Scaling (seconds per stage)", "", "| stage | " + " | ".join(f"{n:,}" for n in sizes) + " | ratio last/first ÷ size ratio |", "|---|" + "---:|" * (len(sizes) + 1)]
+    L += ["", "## Scaling (seconds per stage)", "", "Exponent b of seconds ∝ n^b: least squares over all sizes, and between the last two (1 = linear).", "",
+          "| stage | " + " | ".join(f"{n:,}" for n in sizes) + " | b (all sizes) | b (last two) |", "|---|" + "---:|" * (len(sizes) + 2)]
     for s in big["seconds"]:
         v = [res[n]["seconds"].get(s, float("nan")) for n in sizes]
-        L.append(f"| {s} | " + " | ".join(f"{x:,.1f}" for x in v) + f" | {(v[-1] / max(v[0], 1e-9)) / (sizes[-1] / sizes[0]):.2f} |")
+        L.append(f"| {s} | " + " | ".join(f"{x:,.1f}" for x in v) + f" | {exponent(sizes, v):.2f} | {exponent(sizes[-2:], v[-2:]):.2f} |")
+    L += ["", "## Neighbour searches (seconds, train out-of-fold + test, per space)", "",
+          "lgbm / sparse_mlp: the stage's searches per space (embeddings = FAISS over every embedding space; tfidf, name =",
+          "the sparse TF-IDF spaces); knn_tfidf: that model's whole run (its search dominates).", "",
+          "| model | space | " + " | ".join(f"{n:,}" for n in sizes) + " |", "|---|---|" + "---:|" * len(sizes)]
+    for m, sp_ in sorted({(m, s_) for r in res.values() for m, d in r.get("knn_seconds", {}).items() for s_ in d}):
+        L.append(f"| {m} | {sp_} | " + " | ".join(f"{res[n].get('knn_seconds', {}).get(m, {}).get(sp_, float('nan')):,.1f}" for n in sizes) + " |")
+    sparse = [sum(d.get(s_, 0) for d in res[n].get("knn_seconds", {}).values() for s_ in ("tfidf", "name")) for n in sizes]
+    L.append("| **all TF-IDF searches** | tfidf + name | " + " | ".join(f"**{x:,.1f}**" for x in sparse) + " |")
     L += ["", "## 02_embed by encoder (profile of the slowest stage)", "",
           "ms/sample = wall time per row through the project's code; model share = the part of it spent in the model's forward pass",
           "(the rest: reading, decoding, tokenising, writing chunks).", "",

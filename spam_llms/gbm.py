@@ -98,6 +98,7 @@ class LgbmParams(RunParams):
     tfidf_svd: int # TF-IDF SVD components added to both LightGBM models (0 for none)
     tfidf_knn_char: str # char_wb range lo,hi added to the TF-IDF neighbour space (empty for words only)
     tfidf_knn_max_df: float # TF-IDF neighbour space drops n-grams in more than this share of documents (speed at scale)
+    sparse_search: str # search of the TF-IDF neighbour spaces: exact (blocked products) | topn (sparse_dot_topn, for 20k+ rows)
     n_threads: int # LightGBM threads (fixed: results are deterministic)
     learning_rate: float # LightGBM learning rate
     num_leaves: int # LightGBM leaves per tree
@@ -210,10 +211,11 @@ def tfidf_neighbours(train_text, test_text, # documents
                      char_range=None, # char_wb n-gram range added to the word 1-2 grams (None: words only)
                      min_df:int=2, max_features:int=200_000, # vocabulary
                      max_df:float=1.0, # drop n-grams in more than this share of documents (speed at scale)
+                     method:str="exact", # sparse search: "exact" (blocked products) or "topn" (sparse_dot_topn), see `knn.sparse_oof_neighbours`
                     ) -> "knn.OOFNeighbours":
-    "Out-of-fold neighbours in binary TF-IDF space (exact cosine): training rows see other folds, test rows all."
+    "Out-of-fold neighbours in binary TF-IDF space (cosine): training rows see other folds, test rows all."
     Xtr, Xte = tfidf_matrix(train_text, test_text, max_features, min_df, (1, 2), char_range, binary=True, max_df=max_df)
-    return sparse_oof_neighbours(Xtr, folds, k, query_vectors=Xte)
+    return sparse_oof_neighbours(Xtr, folds, k, query_vectors=Xte, method=method)
 
 # %% ../nbs/04_lgbm_baseline.ipynb #05e819ee
 def tfidf_svd_features(train_text, test_text, # documents
@@ -330,19 +332,23 @@ def stage_neighbours(inp:dict, # from `load_inputs` (plus `with_catalog` for raw
                      tfidf_char=None, # char_wb range added to the TF-IDF space (None: words only)
                      tfidf_max_df:float=1.0, # document-frequency cap of the TF-IDF space
                      name_knn:bool=False, # the binary TF-IDF space of the item names alone (column `item_name`, see `with_catalog`)
+                     sparse_search:str="exact", # search of the two TF-IDF spaces: exact | topn
+                     seconds:dict|None=None, # if given, filled with each space's search seconds
                      **index_kw, # `knn.build_index` options
                     ) -> dict:
     "Out-of-fold neighbours of every requested space: {name: knn.OOFNeighbours}."
-    nbs = {}
+    nbs, seconds, t0 = {}, {} if seconds is None else seconds, time.time()
     if use_knn:
         spaces = knn_spaces(inp["blocks_train"], inp["blocks_test"], inp["has_image_train"], inp["has_image_test"], knn_space_names)
-        nbs = search_spaces(spaces, folds, k, **index_kw)
+        nbs = search_spaces(spaces, folds, k, **index_kw); seconds["embeddings"], t0 = round(time.time() - t0, 2), time.time()
     if tfidf_knn:
         col = text_column(inp["train"])
-        nbs["tfidf"] = tfidf_neighbours(inp["train"][col], inp["test"][col], folds, k, tfidf_char, max_df=tfidf_max_df)
+        nbs["tfidf"] = tfidf_neighbours(inp["train"][col], inp["test"][col], folds, k, tfidf_char, max_df=tfidf_max_df, method=sparse_search)
+        seconds["tfidf"], t0 = round(time.time() - t0, 2), time.time()
     if name_knn:
         if not all("item_name" in inp[s] for s in ("train", "test")): raise ValueError("name_knn needs an `item_name` column in train and test: load them with gbm.with_catalog(..., item_name=True)")
-        nbs["name"] = tfidf_neighbours(inp["train"].item_name.fillna(""), inp["test"].item_name.fillna(""), folds, k)
+        nbs["name"] = tfidf_neighbours(inp["train"].item_name.fillna(""), inp["test"].item_name.fillna(""), folds, k, method=sparse_search)
+        seconds["name"] = round(time.time() - t0, 2)
     return nbs
 
 def unit_inputs(tr:pd.DataFrame, te:pd.DataFrame, # preprocessed frames
@@ -358,7 +364,7 @@ def lgbm_features(inp:dict, # from `load_inputs` (plus `with_catalog` for the TF
                   p:LgbmParams, # svd_dims, tfidf_svd, spaces, ks, lam, knn_index, and the tfidf_knn / name_knn / unit_price_knn switches
                   use_knn:bool=True, # the embedding neighbour spaces
                  ) -> tuple:
-    "One LightGBM model's inputs: (X_train, X_test, categorical columns, fold-wise neighbour features or None, neighbour spaces)."
+    "One LightGBM model's inputs: (X_train, X_test, categorical columns, fold-wise neighbour features or None, neighbour spaces, search seconds)."
     tr, te = inp["train"], inp["test"]; y, folds = tr.log_price.to_numpy(float), tr.fold.to_numpy()
     ks, tfidf_char = tuple(int(k) for k in str(p.ks).split(",")), parse_range(p.tfidf_knn_char)
     Xtr, Xte, cats = build_base_features(inp, p.svd_dims, p.seed)
@@ -366,11 +372,11 @@ def lgbm_features(inp:dict, # from `load_inputs` (plus `with_catalog` for the TF
         ztr, zte = tfidf_svd_features(tr[text_column(tr)], te[text_column(te)], p.tfidf_svd, p.seed, tfidf_char)
         Xtr, Xte = pd.concat([Xtr, ztr], axis=1), pd.concat([Xte, zte], axis=1)
     use_gpu = "auto" if p.device != "cpu" and resolve_device(p.device) != "cpu" else False
-    nbs = stage_neighbours(inp, folds, 2 * max(ks), use_knn, p.tfidf_knn, tuple(p.spaces.split(",")), tfidf_char, p.tfidf_knn_max_df, p.name_knn,
-                           kind=p.knn_index, use_gpu=use_gpu, seed=p.seed)
+    nbs = stage_neighbours(inp, folds, 2 * max(ks), use_knn, p.tfidf_knn, tuple(p.spaces.split(",")), tfidf_char, p.tfidf_knn_max_df, p.name_knn, p.sparse_search,
+                           seconds=(secs := {}), kind=p.knn_index, use_gpu=use_gpu, seed=p.seed)
     unit = unit_inputs(tr, te) if p.unit_price_knn else None
     ff = (lambda k: fold_knn_features(nbs, y, folds, holdout=k, ks=ks, lam=p.lam, unit=unit)) if nbs else None
-    return Xtr, Xte, cats, ff, list(nbs)
+    return Xtr, Xte, cats, ff, list(nbs), secs
 
 # %% ../nbs/04_lgbm_baseline.ipynb #e2bb1c02
 def save_boosters(runs:list, # each seed's fold boosters, from `cv_lgbm_seeds`
@@ -394,14 +400,14 @@ def fit_lgbm_stage(inp:dict, # from `load_inputs`
     t0, tr, te = time.time(), inp["train"], inp["test"]; y, folds = tr.log_price.to_numpy(float), tr.fold.to_numpy()
     params = params or lgbm_params(p.objective, p.seed, p.n_threads, p.huber_delta, learning_rate=p.learning_rate, num_leaves=p.num_leaves,
                                    min_data_in_leaf=p.min_data_in_leaf)
-    Xtr, Xte, cats, ff, spaces = lgbm_features(inp, p, use_knn)
+    Xtr, Xte, cats, ff, spaces, knn_seconds = lgbm_features(inp, p, use_knn)
     oof, test, scores, runs = cv_lgbm_seeds(Xtr, Xte, y, folds, params, p.lgbm_seeds, cat_cols=cats, fold_features=ff,
                                             num_boost_round=p.num_boost_round, early_stopping=p.early_stopping, on_fold=on_fold)
     imp = save_boosters(runs, folds, out_dir)
     m = {"oof_smape": smape_log(y, oof), "fold_smape": scores, "best_iterations": [b.best_iteration for b in runs[0]], "n_seeds": p.lgbm_seeds,
          "n_features": len(runs[0][0].feature_name()), "use_knn": use_knn, "tfidf_knn": p.tfidf_knn, "unit_price": p.unit_price_knn and bool(spaces),
          "tfidf_svd": p.tfidf_svd, "tfidf_max_df": p.tfidf_knn_max_df, "svd_dims": p.svd_dims, "ks": [int(k) for k in str(p.ks).split(",")], "lam": p.lam,
-         "knn_spaces": spaces, "knn_index": p.knn_index, "params": params, "seconds": round(time.time() - t0, 1)}
+         "knn_spaces": spaces, "knn_index": p.knn_index, "sparse_search": p.sparse_search, "knn_seconds": knn_seconds, "params": params, "seconds": round(time.time() - t0, 1)}
     return save_model_outputs(out_dir, pd.DataFrame({"sample_id": tr.sample_id, "pred": oof, "fold": folds}),
                               pd.DataFrame({"sample_id": te.sample_id, "pred": test}), m), imp
 
@@ -438,10 +444,11 @@ def knn_tfidf_cv(train_df:pd.DataFrame, # rows with text, `log_price`, `fold`
                  power:float=4.0, # weight = cos ** power
                  char_range=None, # char_wb range added to the word 1-2 grams (None: words only)
                  max_df:float=1.0, # document-frequency cap of the TF-IDF
+                 method:str="exact", # sparse search: exact | topn
                 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     "Weighted-median TF-IDF neighbour model: OOF table (other folds' neighbours only), test table, metrics."
     y, folds = train_df.log_price.to_numpy(float), train_df.fold.to_numpy()
-    nb = tfidf_neighbours(train_df[text_col], test_df[text_col], folds, k, char_range, max_df=max_df)
+    nb = tfidf_neighbours(train_df[text_col], test_df[text_col], folds, k, char_range, max_df=max_df, method=method)
     oof, test = knn_regress(nb.train_sim, nb.train_idx, y, k, power), knn_regress(nb.test_sim, nb.test_idx, y, k, power)
     oof = np.where(np.isnan(oof), np.array([np.median(y[folds != f]) for f in folds]), oof)  # no neighbour: the other folds' median
     test = np.where(np.isnan(test), np.median(y), test)
@@ -455,7 +462,7 @@ def run_knn_tfidf(p:LgbmParams, # the stage's parameters (knn_tfidf_k, knn_tfidf
                  ) -> dict:
     "The TF-IDF neighbour model on the run's folds; writes `{run_dir}/{out_name}/` and returns its metrics."
     t0 = time.time(); inp = with_catalog(load_inputs(p.run_dir, with_blocks=False), p.run_dir, p.data_dir)
-    oof, test, m = knn_tfidf_cv(inp["train"], inp["test"], "catalog_content", p.knn_tfidf_k, p.knn_tfidf_power, parse_range(p.tfidf_knn_char), p.tfidf_knn_max_df)
+    oof, test, m = knn_tfidf_cv(inp["train"], inp["test"], "catalog_content", p.knn_tfidf_k, p.knn_tfidf_power, parse_range(p.tfidf_knn_char), p.tfidf_knn_max_df, p.sparse_search)
     return save_model_outputs(RunPaths(p.run_dir).stage(out_name), oof, test, m | {"seconds": round(time.time() - t0, 1)})
 
 # %% ../nbs/04_lgbm_baseline.ipynb #4209a88a

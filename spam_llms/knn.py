@@ -15,9 +15,9 @@ from tqdm.auto import tqdm
 import faiss
 
 # %% auto #0
-__all__ = ['l2_normalize', 'concat_spaces', 'KnnIndex', 'gpu_available', 'build_index', 'search', 'OOFNeighbours',
-           'oof_neighbours', 'knn_price_features', 'sparse_l2_normalize', 'sparse_topk', 'sparse_oof_neighbours',
-           'weighted_median', 'knn_regress', 'knn_unit_price_features']
+__all__ = ['SPARSE_SEARCHES', 'l2_normalize', 'concat_spaces', 'KnnIndex', 'gpu_available', 'build_index', 'search',
+           'OOFNeighbours', 'oof_neighbours', 'knn_price_features', 'sparse_l2_normalize', 'sparse_topk', 'sparse_topn',
+           'sparse_oof_neighbours', 'weighted_median', 'knn_regress', 'knn_unit_price_features']
 
 # %% ../nbs/04a_knn.ipynb #c3f922f3
 def l2_normalize(x, # (n, d) vectors
@@ -206,20 +206,68 @@ def sparse_topk(queries, # (m, d) sparse query rows; L2-normalized here
         sim[a:a + chunk, :kk], idx[a:a + chunk, :kk] = np.where(np.isfinite(v), v, np.nan), np.where(np.isfinite(v), c, -1)
     return sim, idx
 
+# %% ../nbs/04a_knn.ipynb #a78da765
+def _fill_zero_sims(sim:np.ndarray, idx:np.ndarray, # (m, k) results, -1 / NaN where a row has fewer; filled in place
+                    n_rows:int, # rows searched (ids 0 .. n_rows-1)
+                    kk:int, # neighbours wanted per row (at most n_rows)
+                   ):
+    "Fill rows with fewer than `kk` neighbours by zero-similarity rows, lowest ids first (as the exact search does)."
+    for r in np.flatnonzero((idx[:, :kk] < 0).any(1)):
+        have = idx[r][idx[r] >= 0]; cand = np.arange(min(kk + len(have), n_rows))
+        extra = cand[~np.isin(cand, have)][:kk - len(have)]
+        idx[r, len(have):len(have) + len(extra)], sim[r, len(have):len(have) + len(extra)] = extra, 0.0
+
+# %% ../nbs/04a_knn.ipynb #3ba946c1
+def _rows_best_first(C:sp.csr_matrix, k:int) -> tuple[np.ndarray, np.ndarray]:
+    "A CSR result's stored entries as (m, k) arrays, best first with ties by column id; NaN / -1 where a row has fewer."
+    C = C.tocsr(); m, cnt = C.shape[0], np.diff(C.indptr); sim, idx = _empty(m, k)
+    r, pos = np.repeat(np.arange(m), cnt), np.arange(C.nnz) - np.repeat(C.indptr[:-1], cnt)
+    v, c = np.full((m, k), -np.inf, np.float32), np.full((m, k), np.iinfo(np.int64).max, np.int64)
+    v[r, pos], c[r, pos] = C.data, C.indices
+    o = np.lexsort((c, -v), axis=1); v, c = np.take_along_axis(v, o, 1), np.take_along_axis(c, o, 1)
+    ok = np.isfinite(v); sim[ok], idx[ok] = v[ok], c[ok]
+    return sim, idx
+
+# %% ../nbs/04a_knn.ipynb #c792a001
+def sparse_topn(queries, # (m, d) sparse query rows; L2-normalized here
+                rows, # (n, d) sparse rows searched; L2-normalized here
+                k:int, # neighbours per query
+                query_fold=None, # (m,) fold of each query: rows of the same fold are never returned
+                row_fold=None, # (n,) fold of each searched row (with `query_fold`)
+                n_threads:int|None=None, # sparse_dot_topn threads (None: all cores; the result does not depend on it)
+               ) -> tuple[np.ndarray, np.ndarray]:
+    "`sparse_topk`'s result from sparse_dot_topn's top-n sparse product: (m, k) float32 similarities, int64 row ids."
+    from sparse_dot_topn import sp_matmul_topn
+    Q, X = sparse_l2_normalize(queries), sparse_l2_normalize(rows)
+    if Q.shape[1] != X.shape[1]: raise ValueError(f"sparse_topn: queries have {Q.shape[1]} columns, the rows {X.shape[1]}")
+    if (query_fold is None) != (row_fold is None): raise ValueError("sparse_topn: give both query_fold and row_fold, or neither")
+    qf = np.zeros(Q.shape[0], int) if query_fold is None else np.asarray(query_fold)
+    rf = None if row_fold is None else np.asarray(row_fold); sim, idx = _empty(Q.shape[0], k)
+    for f in tqdm(np.unique(qf), desc="sparse top-n", leave=False, disable=len(np.unique(qf)) < 2):
+        qs, pool = np.flatnonzero(qf == f), np.arange(X.shape[0]) if rf is None else np.flatnonzero(rf != f)
+        if len(qs) == 0 or len(pool) == 0: continue
+        C = sp_matmul_topn(Q[qs], X[pool].T.tocsr(), top_n=int(k), n_threads=n_threads or os.cpu_count())
+        s, i = _rows_best_first(C, k); _fill_zero_sims(s, i, len(pool), min(int(k), len(pool)))
+        sim[qs], idx[qs] = s, np.where(i >= 0, pool[np.maximum(i, 0)], -1)
+    return sim, idx
+
 # %% ../nbs/04a_knn.ipynb #bab6078d
+SPARSE_SEARCHES = {"exact": sparse_topk, "topn": sparse_topn}  # the `sparse_search` parameter's values
+
 def sparse_oof_neighbours(vectors, # (n, d) sparse training rows (TF-IDF)
                           folds, # (n,) fold of each training row
                           k:int, # neighbours per row
                           query_vectors=None, # (m, d) sparse test rows, searched against all training rows
-                          chunk:int=512, # queries per block
+                          method:str="exact", # "exact" (`sparse_topk`) or "topn" (`sparse_topn`, sparse_dot_topn)
                          ) -> OOFNeighbours:
-    "`oof_neighbours` for sparse rows: training rows see only other folds, queries see every training row (exact)."
+    "`oof_neighbours` for sparse rows: training rows see only other folds, queries see every training row."
     folds = np.asarray(folds)
+    if method not in SPARSE_SEARCHES: raise ValueError(f"sparse search must be one of {list(SPARSE_SEARCHES)}, got {method!r}")
     if len(folds) != vectors.shape[0]: raise ValueError(f"sparse_oof_neighbours: {len(folds)} folds for {vectors.shape[0]} rows")
     if len(np.unique(folds)) < 2: raise ValueError("sparse_oof_neighbours: need at least 2 folds")
-    s, i = sparse_topk(vectors, vectors, k, folds, folds, chunk)
+    s, i = SPARSE_SEARCHES[method](vectors, vectors, k, folds, folds)
     if query_vectors is None: return OOFNeighbours(s, i, None, None)
-    return OOFNeighbours(s, i, *sparse_topk(query_vectors, vectors, k, chunk=chunk))
+    return OOFNeighbours(s, i, *SPARSE_SEARCHES[method](query_vectors, vectors, k))
 
 # %% ../nbs/04a_knn.ipynb #2c6eafe1
 def weighted_median(values, # (n, K) values, NaN = absent

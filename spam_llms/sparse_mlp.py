@@ -252,6 +252,9 @@ class SparseMlpParams(RunParams):
     knn_features: bool # append 04's nested neighbour prices and unit prices as dense inputs
     knn_spaces: str # embedding spaces of those neighbours (with the TF-IDF and item-name spaces)
     knn_ks: str # their neighbour counts
+    knn_index: str # FAISS index of the embedding space: flat (exact) | ivf | hnsw
+    tfidf_knn_max_df: float # the TF-IDF neighbour space drops n-grams in more than this share of documents
+    sparse_search: str # search of the TF-IDF and item-name spaces: exact | topn (sparse_dot_topn)
 
 # %% ../nbs/04b_sparse_mlp.ipynb #d5a101f7
 def run_sparse_mlp(p:SparseMlpParams, # the stage's parameters
@@ -267,15 +270,16 @@ def run_sparse_mlp(p:SparseMlpParams, # the stage's parameters
     fit = dict(epochs=p.epochs, batch_size=p.batch_size, growth=p.growth, lr=p.lr, hidden=tuple(int(h) for h in str(p.hidden).split(",")), loss=p.loss, huber_delta=p.huber_delta)
     Xtr, Xte = sparse_inputs(tr, te, **feat); t_feat = time.time() - t0
     y, folds, out = tr.log_price.to_numpy(float), tr.fold.to_numpy(), RunPaths(p.run_dir).stage(out_name)
-    ks, ff = tuple(int(k) for k in str(p.knn_ks).split(",")), None
+    ks, ff, knn_seconds = tuple(int(k) for k in str(p.knn_ks).split(",")), None, {}
     if p.knn_features:  # searched on first use only: a rerun whose units are all on disk skips the search
         names = tuple(p.knn_spaces.split(",")); unit = unit_inputs(tr, te)
-        nbs = functools.cache(lambda: stage_neighbours(inp, folds, 2 * max(ks), True, True, names, name_knn=True, kind="flat", use_gpu="auto" if dev != "cpu" else False, seed=p.seed))
+        nbs = functools.cache(lambda: stage_neighbours(inp, folds, 2 * max(ks), True, True, names, tfidf_max_df=p.tfidf_knn_max_df, name_knn=True, sparse_search=p.sparse_search,
+                                                       seconds=knn_seconds, kind=p.knn_index, use_gpu="auto" if dev != "cpu" else False, seed=p.seed))
         ff = lambda f: fold_knn_features(nbs(), y, folds, holdout=f, ks=ks, unit=unit)
-        feat |= {"knn_spaces": neighbour_space_names(inp, True, True, names, True), "knn_ks": list(ks)}  # the names `stage_neighbours` gives, in its order
+        feat |= {"knn_spaces": neighbour_space_names(inp, True, True, names, True), "knn_ks": list(ks), "knn_index": p.knn_index, "tfidf_knn_max_df": p.tfidf_knn_max_df, "sparse_search": p.sparse_search}  # the names `stage_neighbours` gives, in its order
     key = stable_hash(feat | fit | {"seed": p.seed, "ids": stable_hash([tr.sample_id.tolist(), folds.tolist(), te.sample_id.tolist()]), "device": dev})
     oof, test, scores, reused = cv_sparse_mlp(Xtr, Xte, y, folds, out/"units"/key, p.n_seeds, p.seed, on_unit, ff, on_fold, device=dev, **fit)
     m = {"oof_smape": smape_log(y, oof), "fold_smape": scores, "n_features": Xtr.shape[1], "nnz_per_row": Xtr.nnz / max(Xtr.shape[0], 1),
-         "n_seeds": p.n_seeds, "units_reused": reused, "knn_features": p.knn_features, "unit_key": key, **feat, **fit, "feature_seconds": round(t_feat, 1),
+         "n_seeds": p.n_seeds, "units_reused": reused, "knn_features": p.knn_features, "unit_key": key, **feat, **fit, "knn_seconds": knn_seconds, "feature_seconds": round(t_feat, 1),
          "seconds": round(time.time() - t0, 1), "cpu_seconds": round(time.process_time() - c0, 1)}  # CPU time: wall clock on a shared box overstates
     return save_model_outputs(out, pd.DataFrame({"sample_id": tr.sample_id, "pred": oof, "fold": folds}), pd.DataFrame({"sample_id": te.sample_id, "pred": test}), m)
