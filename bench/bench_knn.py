@@ -13,8 +13,9 @@ Nothing here is a test; numbers depend on the machine and on what else runs on i
 `--tfidf DIR` times the exact sparse search of the TF-IDF neighbour space (binary word 1-2 grams, `knn.sparse_topk`)
 on real catalog text from DIR/train.csv + test.csv, grown to `--tfidf-rows` documents by perturbed copies (each copy
 drops a random quarter of the words and gets a random pack count, so copies are near- but not exact duplicates).
-It searches `--tfidf-queries` sampled rows against all rows and extrapolates to the stage's n + n_test queries, and
-compares an approximate alternative: TruncatedSVD(`--svd-dims`) of the same matrix + FAISS flat, recall@10 vs exact.
+It searches `--tfidf-queries` sampled rows against all rows and extrapolates to the stage's n + n_test queries;
+`--topn` times `knn.sparse_topn` (sparse_dot_topn) on the whole search (n out-of-fold + n test queries) and checks its
+neighbours against the exact ones on the sampled queries; and it compares an approximate alternative: TruncatedSVD(`--svd-dims`) of the same matrix + FAISS flat, recall@10 vs exact.
 """
 from __future__ import annotations
 import argparse, json, os, platform, time
@@ -50,7 +51,7 @@ def grown_documents(data_dir:str, n:int, seed:int) -> list[str]:
 
 def bench_tfidf(a) -> dict:
     "Time the exact sparse TF-IDF search and an SVD + FAISS approximation on grown real text."
-    from spam_llms.gbm import tfidf_matrix
+    from spam_llms.knn import tfidf_matrix
     from spam_llms.knn import sparse_topk, sparse_l2_normalize
     from sklearn.decomposition import TruncatedSVD
     docs = grown_documents(a.tfidf, a.tfidf_rows, a.seed)
@@ -61,6 +62,13 @@ def bench_tfidf(a) -> dict:
     res = {"rows": len(docs), "max_df": a.max_df, "vocab": X.shape[1], "nnz_per_row": round(X.nnz / X.shape[0], 1), "k": a.k, "chunk": a.chunk,
            "tfidf_s": round(t1 - t0, 1), "queries_timed": len(q), "search_ms_per_query": round(1000 * per_query, 2),
            "stage_search_s_estimate": round(per_query * len(docs), 1)}
+    if a.topn:  # the library search on the whole stage: every row out of fold (5 folds) and as many test rows, k neighbours each
+        from spam_llms.knn import sparse_oof_neighbours
+        folds = np.random.default_rng(a.seed).integers(0, 5, len(docs))
+        t6 = time.perf_counter(); nb = sparse_oof_neighbours(X, folds, a.k, query_vectors=X, method="topn"); t7 = time.perf_counter()
+        top = nb.test_idx[q]
+        res |= {"topn_stage_search_s": round(t7 - t6, 1), "topn_queries": 2 * len(docs), "topn_same_as_exact_rank_le_20": round(float((top[:, :20] == exact[:, :20]).mean()), 4),
+                "exact_stage_search_s_estimate": round(per_query * 2 * len(docs), 1)}
     if a.svd_dims > 0:
         t3 = time.perf_counter(); z = TruncatedSVD(a.svd_dims, random_state=a.seed).fit_transform(sparse_l2_normalize(X)); t4 = time.perf_counter()
         ids = search(build_index(z, "flat", use_gpu=False), z[q], a.k)[1]; t5 = time.perf_counter()
@@ -89,6 +97,7 @@ def main():
     ap.add_argument("--max-df", type=float, default=1.0, help="TF-IDF document-frequency cap (the stage's tfidf_knn_max_df)")
     ap.add_argument("--chunk", type=int, default=512, help="queries per sparse block")
     ap.add_argument("--svd-dims", type=int, default=256, help="SVD dims of the approximate alternative (0 = skip)")
+    ap.add_argument("--topn", action="store_true", help="also time knn.sparse_topn (sparse_dot_topn) on the whole stage search: n OOF + n test queries")
     a = ap.parse_args()
     faiss.omp_set_num_threads(a.threads)
     if a.tfidf:

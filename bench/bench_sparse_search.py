@@ -14,7 +14,7 @@ import argparse, json, os, time
 from pathlib import Path
 import numpy as np
 from spam_llms.runio import load_inputs, with_catalog
-from spam_llms.gbm import tfidf_neighbours
+from spam_llms.knn import tfidf_neighbours
 from spam_llms.core import atomic_path
 
 

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from run_scale import machine  # noqa: E402
 from spam_llms.core import smape_log  # noqa: E402
 from spam_llms.config import resolve_stage  # noqa: E402
-from spam_llms.gbm import LgbmParams, fit_lgbm_stage, parse_range, tfidf_ridge_cv  # noqa: E402
+from spam_llms.gbm import LgbmParams, fit_lgbm_stage, tfidf_ridge_cv
+from spam_llms.knn import parse_range  # noqa: E402
 from spam_llms.runio import load_inputs, with_catalog  # noqa: E402
 
 

@@ -119,7 +119,7 @@ def write_results(res:dict, profile:str, cmdline:str, path:Path, before:tuple|No
         if a is not None: L.append(f"| speed-up | | | | {b['seconds']['02_embed'] / a['seconds']['02_embed']:.2f}x | | |")
     L.append("")
     if notes is not None: L.append("## Notes" + notes.rstrip("\n"))
-    path.write_text("\n".join(L) + "\n"); print(f"wrote {path}", flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True); path.write_text("\n".join(L) + "\n"); print(f"wrote {path}", flush=True)
 
 def parse_before(spec:str) -> tuple[int, list]:
     "'20000:precision=fp32,max_tokens=128' -> (20000, ['--set', '02_embed.precision=fp32', ...])."

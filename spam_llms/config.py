@@ -55,6 +55,7 @@ class StageParams:
         if not nb.exists(): raise FileNotFoundError(f"{nb}: {cls.__name__}.smoke reads the notebook's parameters cell; it needs a source checkout")
         return cls(**{k: v for k, (_, v) in notebook_parameters(nb).items()}).but(**changes)
 
+# %% ../nbs/00d_config.ipynb #7d06ea75
 @dataclass(frozen=True)
 class RunParams(StageParams):
     "The run values every model stage declares first, in this order."
@@ -157,6 +158,7 @@ def coerce(value, type_name:str|None, key:str="value"):
         hint = " (true/false, yes/no or 1/0)" if type_name == "bool" else ""
         raise ValueError(f"--set {key}={value!r}: expected {type_name}{hint}, got {value!r}") from None
 
+# %% ../nbs/00d_config.ipynb #efdc0896
 def parse_sets(items:list[str]) -> dict:
     "`stage.key=value` strings → {stage: {key: value}}."
     out = {}

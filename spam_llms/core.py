@@ -88,6 +88,7 @@ def save_json(obj, # JSON-serialisable object
     with atomic_path(path) as t: t.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default))
     return Path(path)
 
+# %% ../nbs/00a_core.ipynb #09b12bf3
 def _json_default(o):
     if isinstance(o, (np.integer,)): return int(o)
     if isinstance(o, (np.floating,)): return float(o)
@@ -95,8 +96,10 @@ def _json_default(o):
     if isinstance(o, Path): return str(o)
     raise TypeError(f"not JSON serialisable: {type(o)}")
 
+# %% ../nbs/00a_core.ipynb #e94f7dae
 def load_json(path): "Read a JSON file."; return json.loads(Path(path).read_text())
 
+# %% ../nbs/00a_core.ipynb #6de21c08
 def save_parquet(df:pd.DataFrame, # frame to write
                  path, # destination
                 ) -> Path:

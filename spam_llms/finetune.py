@@ -83,6 +83,7 @@ def cache_states(model:nn.Module, # the full encoder
         out.append(F.pad(h.float().cpu(), (0, 0, 0, ids.shape[1] - L)).half())
     return torch.cat(out) if out else torch.zeros(0, ids.shape[1], model.config.hidden_size, dtype=torch.half)
 
+# %% ../nbs/03b_finetune.ipynb #43c95716
 def _autocast(device:str):
     "bf16 (fp16 where bf16 is missing) autocast on CUDA; a no-op on the CPU."
     if not str(device).startswith("cuda"): return torch.autocast("cpu", enabled=False)
@@ -167,6 +168,7 @@ def param_groups(model:FinetuneRegressor, # the model
     head = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     return [g for g in groups if g["params"]] + [{"params": head, "lr": head_lr, "weight_decay": weight_decay}]
 
+# %% ../nbs/03b_finetune.ipynb #e9334a5d
 def lr_lambda(total_steps:int, # optimizer steps in the whole fit
               warmup:float=0.1, # share of steps spent warming up linearly
               schedule:str="cosine", # cosine | linear decay after warmup
@@ -188,8 +190,10 @@ def _batch(data:dict, idx, device):
     mask = data["mask"][idx]; L = max(int(mask.sum(1).max()), 1)
     return (data["x"][idx, :L].to(device), mask[:, :L].to(device), data["num"][idx].to(device), data["cat"][idx].to(device))
 
+# %% ../nbs/03b_finetune.ipynb #52b314f4
 def _float(x): return x.float() if x.is_floating_point() else x
 
+# %% ../nbs/03b_finetune.ipynb #d1e828ff
 @torch.no_grad()
 def predict(model:FinetuneRegressor, # a trained model
             data:dict, # {"x", "mask", "num", "cat"} tensors
@@ -271,6 +275,7 @@ def train_model(model:FinetuneRegressor, # fresh model for one fold
 # %% ../nbs/03b_finetune.ipynb #2a91ef8c
 class FoldLimitReached(RuntimeError): "Raised when `max_new_folds` folds were trained and the run stops early (resume by rerunning)."
 
+# %% ../nbs/03b_finetune.ipynb #e2d6e45d
 def save_fold(path, # destination .safetensors
               model:FinetuneRegressor, # trained fold model
               valid_pred, test_pred, # its predictions (log1p)
@@ -283,6 +288,7 @@ def save_fold(path, # destination .safetensors
     with atomic_path(path) as tmp: save_file(t, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
     return Path(path)
 
+# %% ../nbs/03b_finetune.ipynb #39cde25b
 def load_fold(path, # a file written by `save_fold`
               key:str, # the settings hash it must carry
              ):
@@ -296,6 +302,7 @@ def load_fold(path, # a file written by `save_fold`
 # %% ../nbs/03b_finetune.ipynb #a591ec75
 def _digest(values) -> str: "Short hash of a sequence of values."; return hashlib.sha1("\x00".join(map(str, values)).encode()).hexdigest()[:12]
 
+# %% ../nbs/03b_finetune.ipynb #55e6db42
 def encoder_inputs(tok, base:nn.Module, # tokenizer and full encoder from `load_encoder`
                    texts:list, # train then test documents
                    max_len:int, # tokens per document

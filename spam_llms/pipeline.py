@@ -95,6 +95,7 @@ class PeakMemory:
 # %% ../nbs/08_pipeline.ipynb #804195fc
 class StageFailed(RuntimeError): "A stage notebook raised; the message points at its executed copy."
 
+# %% ../nbs/08_pipeline.ipynb #70f586e3
 QUIET_KERNEL = ["--IPKernelApp.log_level=CRITICAL"]  # the kernel app's own log (start-up warnings, the shutdown SIGINT's "KeyboardInterrupt caught in kernel") is not the stage's news
 
 def code_fingerprint(nb_path, # a stage notebook
@@ -104,6 +105,7 @@ def code_fingerprint(nb_path, # a stage notebook
     cells = [c.source for c in nbformat.read(str(nb_path), as_version=4).cells if c.cell_type == "code"]
     return stable_hash([cells, [(p.name, p.read_text()) for p in sorted(Path(spam_llms.__file__).parent.glob("*.py"))]], 16)
 
+# %% ../nbs/08_pipeline.ipynb #dadb368a
 def run_stage(nb_path, # stage notebook
               run_dir, # run folder
               params:dict, # papermill parameters

@@ -16,25 +16,24 @@ from tqdm.auto import tqdm
 from .config import RunParams
 from .core import RunPaths, save_json, save_parquet, atomic_path
 from .data import load_challenge
+from .units import MISSING_TEXT, UNIT_GROUPS, BASE_UNITS, CANONICAL_UNITS, canonical_unit, to_base_factor, extract_quantities
 
 # %% auto #0
-__all__ = ['UNIT_GROUPS', 'BASE_UNITS', 'CANONICAL_UNITS', 'UNIT_ALIASES', 'parse_catalog', 'clean_text', 'spell_out_numbers',
-           'cap_text', 'encoder_text', 'unit_registry', 'canonical_unit', 'to_base_factor', 'extract_quantities',
-           'name_head', 'head_codes', 'preprocess_frame', 'catalog_groups', 'make_folds', 'fold_leaks', 'unit_mapping',
-           'preprocess_report', 'plot_preprocess', 'run_preprocess', 'ensure_preprocessed', 'PreprocessParams',
-           'preprocess_stage', 'quantity_check']
+__all__ = ['parse_catalog', 'clean_text', 'spell_out_numbers', 'cap_text', 'encoder_text', 'name_head', 'head_codes',
+           'preprocess_frame', 'catalog_groups', 'make_folds', 'fold_leaks', 'unit_mapping', 'preprocess_report',
+           'plot_preprocess', 'run_preprocess', 'ensure_preprocessed', 'PreprocessParams', 'preprocess_stage',
+           'quantity_check']
 
 # %% ../nbs/01_preprocess.ipynb #39b86076
 _KEY_RE = re.compile(r"^\s*(item name|bullet point(?:\s*\d+)?|product description|value|unit)\s*:[ \t]?(.*)$", re.I)
 _EXTRA_RE = re.compile(r"^\s*([A-Z][A-Za-z0-9&/()' -]{0,30}?)\s*:[ \t]?(.*)$")
-_MISSING = {"", "nan", "none", "null", "n/a", "na", "-"}
 
 _LEADING_NUM = re.compile(r"^([-+]?(?:\d+\.?\d*|\.\d+))\s*[^\W\d_](?:[^\W\d_]|[ .])*$")  # "12 oz", "2.5 lbs": number + unit words
 
 def _to_float(s:str) -> float:
     "A Value string as a float ('1,000' -> 1000, '12 oz' -> 12; NaN for empty / nan / None / junk / inf)."
     s = s.strip().replace(",", "")
-    if s.lower() in _MISSING: return math.nan
+    if s.lower() in MISSING_TEXT: return math.nan
     try: v = float(s)
     except ValueError:
         m = _LEADING_NUM.match(s)
@@ -68,7 +67,7 @@ def parse_catalog(text:str, # one catalog_content string
         elif key.startswith("bullet point"): out["bullets"] += [val] if val else []
         elif key == "product description": out["description"] = (out["description"] + "\n" + val).strip()
         elif key == "value": out["value"] = _to_float(val)
-        elif key == "unit": out["unit"] = None if val.lower() in _MISSING else val
+        elif key == "unit": out["unit"] = None if val.lower() in MISSING_TEXT else val
         else: out["extra"][key[6:]] = val
     return out
 
@@ -135,133 +134,6 @@ def encoder_text(parsed:dict, # output of parse_catalog
     text = " | ".join(parts)
     return cap_text(spell_out_numbers(text) if spell_numbers else text, max_chars)
 
-# %% ../nbs/01_preprocess.ipynb #7cb9d44f
-UNIT_GROUPS = ["mass", "volume", "count", "Others"]  # cat_unit_group codes 0..3
-BASE_UNITS = {"mass": "gram", "volume": "milliliter", "count": "count"}
-CANONICAL_UNITS = ["ounce", "fluid_ounce", "count", "pound", "gram", "kilogram", "milligram", "milliliter", "liter",
-                   "gallon", "quart", "pint", "cup", "other", "none"]  # cat_unit_canonical codes
-_COUNT_WORDS = ("count counts ct cnt each ea pack packs pk pck jar jars piece pieces pcs pc unit units item items bag bags box "
-                "boxes can cans bottle bottles packet packets pouch pouches pod pods capsule capsules tablet tablets "
-                "sachet sachets carton cartons tin tins roll rolls stick sticks bar bars tea bags k-cups kcups").split()
-UNIT_ALIASES = {**{w: "count" for w in _COUNT_WORDS}, "tea bag": "count", "tea bags": "count", "k cups": "count",
-    "fl oz": "fluid_ounce", "floz": "fluid_ounce", "fl ounce": "fluid_ounce", "fl ounces": "fluid_ounce", "fz": "fluid_ounce",
-    "fluid ounce": "fluid_ounce", "fluid ounces": "fluid_ounce", "fluid oz": "fluid_ounce", "fl_oz": "fluid_ounce",
-    "oz": "ounce", "ounce": "ounce", "ounces": "ounce", "onzas": "ounce", "lb": "pound", "lbs": "pound", "pound": "pound",
-    "pounds": "pound", "g": "gram", "gr": "gram", "grs": "gram", "gm": "gram", "gms": "gram", "gramm": "gram", "gram": "gram",
-    "grams": "gram", "gramos": "gram", "kg": "kilogram", "kgs": "kilogram", "kilo": "kilogram", "kilos": "kilogram",
-    "mg": "milligram", "ml": "milliliter", "mls": "milliliter", "millilitre": "milliliter", "millilitres": "milliliter",
-    "milliliter": "milliliter", "milliliters": "milliliter", "l": "liter", "ltr": "liter", "ltrs": "liter", "litre": "liter",
-    "litres": "liter", "liter": "liter", "liters": "liter", "lt": "liter", "gal": "gallon", "gallons": "gallon",
-    "qt": "quart", "quarts": "quart", "pt": "pint", "pints": "pint", "cups": "cup", "cl": "centiliter", "dl": "deciliter"}
-
-# %% ../nbs/01_preprocess.ipynb #428a5e34
-@functools.lru_cache(maxsize=1)
-def unit_registry():
-    "The pint registry, with the few listing spellings it should know as aliases."
-    import pint
-    ureg = pint.UnitRegistry()
-    ureg.define("@alias fluid_ounce = fl_oz = fz")
-    ureg.define("@alias count = each = ea = item")
-    return ureg
-
-def _norm_unit(raw) -> str:
-    "Lower case, dots dropped, spaces collapsed."
-    return _WS_RE.sub(" ", str(raw).lower().replace(".", " ")).strip()
-
-# %% ../nbs/01_preprocess.ipynb #207e3fe5
-@functools.lru_cache(maxsize=None)
-def canonical_unit(raw, # a raw Unit string ('Fl Oz', 'ct', 'gramm', None, ...)
-                  ) -> tuple[str, str]:
-    "(canonical pint unit name, group) of a raw unit; unknown -> ('other', 'Others'), missing -> ('none', 'Others')."
-    if raw is None or (isinstance(raw, float) and math.isnan(raw)) or _norm_unit(raw) in _MISSING: return "none", "Others"
-    key = _norm_unit(raw); name = UNIT_ALIASES.get(key, key.replace(" ", "_"))
-    ureg = unit_registry()
-    try: u = ureg.parse_units(name)
-    except Exception: return "other", "Others"  # pint raises several error types for junk
-    if u == ureg.count: return "count", "count"
-    dim = u.dimensionality
-    group = "mass" if dim == ureg.gram.dimensionality else "volume" if dim == ureg.liter.dimensionality else "Others"
-    return (str(u), group) if group != "Others" else ("other", "Others")
-
-@functools.lru_cache(maxsize=None)
-def to_base_factor(canonical:str, # canonical unit from canonical_unit
-                  ) -> float:
-    "Multiplier from `canonical` to its group's base unit (gram / millilitre / item); NaN for Others."
-    _, group = canonical_unit(canonical) if canonical not in ("other", "none") else (None, "Others")
-    if group == "Others": return math.nan
-    ureg = unit_registry()
-    return float(ureg.Quantity(1.0, canonical).to(BASE_UNITS[group]).magnitude)
-
-# %% ../nbs/01_preprocess.ipynb #0249c9c6
-_NUMBER = r"(\d+\s*/\s*\d+|\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?|\.\d+)"
-_SIZE_UNIT = (r"fl\.?\s*oz|fluid\s*ounces?|fl\.?\s*ounces?|ounces?|oz|fz|lbs?|pounds?|kgs?|kilograms?|kilos?|grams?|gms?|grs?|g|"
-              r"mg|milligrams?|ml|millilit(?:er|re)s?|lit(?:er|re)s?|ltrs?|l|gallons?|gal|quarts?|qt|pints?|cups?|cl")
-_NUTRIENT = r"\s*(?:of\s+)?(?:protein|sugars?|fat|carbs?|net\s*carbs|fib(?:er|re)|caffeine|sodium|nicotine|collagen|calories|per\s*serving|serving)"
-_SIZE_RE = re.compile(rf"(?<![\w.]){_NUMBER}\s*-?\s*({_SIZE_UNIT})(?![a-z])(?!{_NUTRIENT})", re.I)
-_PACK_RES = [re.compile(p, re.I) for p in [
-    r"\bpack\s*of\s*(\d+)", r"\bcase\s*of\s*(\d+)", r"\bset\s*of\s*(\d+)", r"\bbox\s*of\s*(\d+)",
-    r"(?<![\w.])(\d+)\s*-?\s*(?:snack\s*)?(?:packs?|pk|pck|pks)\b", r"\bpk\s*-?\s*(\d+)\b", r"(?<![\w.])(\d+)\s*(?:per|/)\s*case\b",
-    rf"(?<![\w.])(\d+)\s*[x×]\s*(?={_NUMBER}\s*-?\s*(?:{_SIZE_UNIT})(?![a-z]))", rf"(?:{_SIZE_UNIT})\s*[x×]\s*(\d+)\b",
-    rf"(?<![\w.])(\d{{1,2}})\s*-\s*(?={_NUMBER}\s*-?\s*(?:{_SIZE_UNIT})(?![a-z]))"]]
-_COUNT_RE = re.compile(r"(?<![\w.])(\d+)\s*-?\s*(count|ct|cnt|pcs|pc|pieces?|pods?|k-?cups?|tea\s*bags|bags|packets|capsules|"
-                       r"softgels|tablets|sticks|bars|rolls|cans|bottles|jars|boxes|pouches|sachets)\b", re.I)
-_MULTIPLIER_WORDS = {"count", "ct", "cnt", "bags", "bars", "cans", "bottles", "jars", "boxes", "pouches"}  # "N of these", each of the stated size
-_LABELLED_SIZE_RE = re.compile(r"\b(?:size|net\s*wt|net\s*weight|net\s*contents?|weight|volume|capacity)\b\.?\s*[:\-]?\s*", re.I)
-
-# %% ../nbs/01_preprocess.ipynb #7b0cc737
-def _number(tok:str) -> float:
-    "A matched number token as a float ('3/8' -> 0.375, '1,000' -> 1000)."
-    if "/" in tok:
-        a, b = (float(x) for x in tok.split("/"))
-        return a / b if b else math.nan
-    return float(tok.replace(",", ""))
-
-def _first_size(s:str):
-    "First (value, canonical unit, group) size statement in `s`, or None."
-    for m in _SIZE_RE.finditer(s):
-        canon, group = canonical_unit(m.group(2))
-        v = _number(m.group(1))
-        if group != "Others" and v > 0: return v, canon, group
-    return None
-
-def _first_int(res, s:str):
-    "First positive integer captured by any regex in `res` (in the order the regexes are given)."
-    for r in res:
-        m = r.search(s)
-        if m and int(m.group(1)) > 0: return int(m.group(1))
-    return None
-
-def _first_count(s:str):
-    "First item count ('12 Count', '50 Pcs') as (n, whether it multiplies a stated size), or None."
-    m = _COUNT_RE.search(s)
-    if not m or int(m.group(1)) == 0: return None
-    n = int(m.group(1)); return n, m.group(2).lower() in _MULTIPLIER_WORDS and n <= 48 and not re.search(r"about\s*$", s[:m.start()], re.I)
-
-def _labelled_size(bullets):
-    "A size stated after a label in the first bullets ('Size: 4 oz', 'Net Wt. 12 oz'), or None."
-    for b in list(bullets)[:5]:
-        m = _LABELLED_SIZE_RE.search(b or "")
-        if m and (size := _first_size(b[m.end():m.end() + 40])): return size
-    return None
-
-# %% ../nbs/01_preprocess.ipynb #a11d5584
-_NO_QTY = dict(pack_count=math.nan, unit_size=math.nan, size_unit="none", unit_size_base=math.nan, total_qty=math.nan,
-               qty_group="Others", item_count=math.nan)
-
-def extract_quantities(item_name:str, # the listing's item name
-                       bullets=(), # its bullet points, consulted only when the name states no size or count
-                      ) -> dict:
-    "Pack count, per-item size (value, unit, base units), total quantity in base units and its group, read from text."
-    name = html.unescape(item_name or "")
-    size, pack, count = _first_size(name), _first_int(_PACK_RES, name), _first_count(name)
-    if size is None and count is None and pack is None: size = _labelled_size(bullets)
-    if size is None and count is None and pack is None: return dict(_NO_QTY)
-    if size is None: size = (float(count[0]), "count", "count") if count else (1.0, "count", "count")
-    elif pack is None and count and count[1]: pack = count[0]
-    pack = float(pack or 1); v, canon, group = size; base = v * to_base_factor(canon)
-    return dict(pack_count=pack, unit_size=v, size_unit=canon, unit_size_base=base, total_qty=pack * base,
-                qty_group=group, item_count=float(count[0]) if count else math.nan)
-
 # %% ../nbs/01_preprocess.ipynb #c0b3d18a
 def name_head(item_name:str, # the parsed item name
              ) -> str:
@@ -289,8 +161,10 @@ def _row(text:str, max_chars:int, spell_numbers:bool) -> tuple:
             len(p["item_name"]), len(p["description"]), bool(p["item_name"].strip()), q["pack_count"],
             q["unit_size_base"], q["total_qty"], q["qty_group"], q["size_unit"], q["item_count"], name_head(p["item_name"]))
 
+# %% ../nbs/01_preprocess.ipynb #e9cd789d
 def _rows(texts:list, max_chars:int, spell_numbers:bool) -> list: "`_row` over a chunk (one worker's share)."; return [_row(t, max_chars, spell_numbers) for t in texts]
 
+# %% ../nbs/01_preprocess.ipynb #8e3270a0
 def _all_rows(texts:list, max_chars:int, spell_numbers:bool, n_jobs:int, progress:bool, chunk:int=2500) -> list:
     "`_row` for every catalog, in worker processes when the frame is large enough to pay for them."
     n_jobs = n_jobs if n_jobs > 0 else (os.cpu_count() or 1)
@@ -337,6 +211,7 @@ def _features(df:pd.DataFrame, max_text_chars:int, numbers_to_words:bool, n_jobs
     if "price" in df: out["price"] = df.price.to_numpy(np.float64); out["log_price"] = np.log1p(out.price)
     return out, r[["unit_raw", "has_name", "name_head"]]
 
+# %% ../nbs/01_preprocess.ipynb #7fb6db87
 def preprocess_frame(df:pd.DataFrame, # challenge rows: sample_id, catalog_content, image_link[, price][, catalog_empty]
                      max_text_chars:int=1000, # cap on the encoder text
                      numbers_to_words:bool=False, # spell numbers out in the encoder text
@@ -359,6 +234,7 @@ def _bins(y:np.ndarray, n_bins:int, n_folds:int) -> np.ndarray:
     bins = int(max(1, min(n_bins, len(y) // (2 * n_folds))))
     return pd.qcut(pd.Series(y).rank(method="first"), bins, labels=False).to_numpy()
 
+# %% ../nbs/01_preprocess.ipynb #772603b6
 def make_folds(df:pd.DataFrame, # needs log_price (or price) and catalog_content (or catalog_group, or text)
                n_folds:int=5, # K
                seed:int=42, # shuffles the groups
@@ -380,6 +256,7 @@ def make_folds(df:pd.DataFrame, # needs log_price (or price) and catalog_content
         gfold[gi] = f; c[f] += size[gi]; total[f] += size[gi]
     return gfold[g]
 
+# %% ../nbs/01_preprocess.ipynb #86bf3fd0
 def fold_leaks(fold, # fold per row
                texts, # catalog text per row
               ) -> int:
@@ -405,6 +282,7 @@ def _describe(x) -> dict:
     x = np.asarray(x, float)
     return {"min": float(x.min()), "max": float(x.max()), "mean": float(x.mean()), "median": float(np.median(x)), "std": float(x.std())}
 
+# %% ../nbs/01_preprocess.ipynb #bac94e71
 def preprocess_report(train:pd.DataFrame, test:pd.DataFrame, # feature tables (train with fold and catalog_group)
                       facts:dict, # split -> the parse facts from `_features`
                       mapping:dict, # from unit_mapping

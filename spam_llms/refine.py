@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from .config import RunParams
 from .core import smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, load_preds, RunPaths
 from .runio import discover_models, load_model, smape_by_decile, load_inputs, save_model_outputs
-from .knn import oof_neighbours, OOFNeighbours
+from .knn import oof_neighbours, OOFNeighbours, knn_spaces
 
 # %% auto #0
 __all__ = ['neighbour_shift', 'shift_table', 'grid_scores', 'choose_params', 'parse_grid', 'select_params', 'nested_refine',
@@ -71,6 +71,7 @@ def _smape_columns(log_true:np.ndarray, log_pred:np.ndarray) -> np.ndarray:
     a, p = np.expm1(log_true)[:, None], np.expm1(log_pred); den = (np.abs(a) + np.abs(p)) / 2
     return 100 * np.divide(np.abs(p - a), den, out=np.zeros_like(den), where=den > 0).mean(0)
 
+# %% ../nbs/05_knn_refine.ipynb #e83b8eee
 def grid_scores(log_true, # (n,) true log prices
                 pred, # (n,) base predictions
                 shifts, # (n, c) from `shift_table`
@@ -80,6 +81,7 @@ def grid_scores(log_true, # (n,) true log prices
     y, p, al = np.asarray(log_true, np.float64), np.asarray(pred, np.float64), np.asarray(alphas, np.float64)
     return np.stack([_smape_columns(y, p[:, None] + shifts[:, [c]] * al[None, :]) for c in range(shifts.shape[1])])
 
+# %% ../nbs/05_knn_refine.ipynb #f8a5778b
 def choose_params(scores, # from `grid_scores`
                   combos:pd.DataFrame, # from `shift_table`
                   alphas, # the alphas of `scores`' columns
@@ -183,7 +185,6 @@ def space_neighbours(inp:dict, # from `gbm.load_inputs(..., with_blocks=True)`
                      **index_kw, # `knn.build_index` options (kind, use_gpu, seed)
                     ) -> OOFNeighbours:
     "Out-of-fold neighbours of the training rows and neighbours of the test rows in one embedding space."
-    from spam_llms.gbm import knn_spaces
     if space == "concat" and len(inp["blocks_train"]) == 1: space = next(iter(inp["blocks_train"]))  # one block: concat is that block
     sp = knn_spaces(inp["blocks_train"], inp["blocks_test"], inp["has_image_train"], inp["has_image_test"], (space,))
     if space not in sp: raise ValueError(f"space {space!r} is not an embedding block of this run; blocks: {sorted(inp['blocks_train'])} (or concat)")

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 from .core import smape_log, save_json, load_preds, save_preds, RunPaths
+from .knn import image_block
 
 # %% auto #0
-__all__ = ['NOT_MODELS', 'data_folder', 'input_paths', 'feature_columns', 'align_blocks', 'image_block', 'drop_imageless_blocks',
-           'load_inputs', 'with_catalog', 'save_model_outputs', 'cv_predict', 'discover_models', 'load_model',
-           'smape_by_decile', 'oracle_smape', 'read_truth']
+__all__ = ['NOT_MODELS', 'data_folder', 'input_paths', 'feature_columns', 'align_blocks', 'drop_imageless_blocks', 'load_inputs',
+           'with_catalog', 'save_model_outputs', 'cv_predict', 'discover_models', 'load_model', 'smape_by_decile',
+           'oracle_smape', 'read_truth']
 
 # %% ../nbs/00e_runio.ipynb #ac84b55a
 def data_folder(run_dir, data_dir:str="") -> Path:
@@ -53,8 +54,6 @@ def align_blocks(sample_ids, # ids in the frame's row order
     return {k: np.asarray(v)[take] for k, v in blocks.items()}, np.asarray(has_image, bool)[take]
 
 # %% ../nbs/00e_runio.ipynb #82645036
-def image_block(name:str) -> bool: "Whether a block is image-derived (masked where there is no image)."; return "image" in name
-
 def drop_imageless_blocks(inp:dict, # from `load_inputs`
                           min_rows:int=20, # fewest training rows with an image for image blocks to be used
                          ) -> dict:
@@ -104,6 +103,7 @@ def save_model_outputs(out_dir, oof:pd.DataFrame, test:pd.DataFrame, metrics:dic
     save_json(metrics, Path(out_dir)/"metrics.json")
     return metrics
 
+# %% ../nbs/00e_runio.ipynb #6f2aaf0a
 def cv_predict(fit_fold, # (fold, train_rows, valid_rows) -> (valid_pred, test_pred)
                y, # (n,) log1p training targets
                folds, # (n,) fold column
@@ -144,6 +144,7 @@ def _aligned(df:pd.DataFrame, ids, what) -> np.ndarray:
                                     "rerun that model's stage on this run")
     return s.loc[np.asarray(ids)].to_numpy(np.float64)
 
+# %% ../nbs/00e_runio.ipynb #8a8a4ac9
 def load_model(run_dir, # run folder
                name:str, # model folder
                train_ids, # training sample_ids, in the frame's order
@@ -182,6 +183,7 @@ def oracle_smape(train_df:pd.DataFrame, # rows with sample_id and price
     from spam_llms.synth import oracle_smape as _oracle
     return _oracle(data_dir, train_df.sample_id, train_df.price)
 
+# %% ../nbs/00e_runio.ipynb #77d3c496
 def read_truth(path, # test_truth.csv: sample_id,price
                test_ids, # every sample_id of test.csv
               ) -> pd.Series:

@@ -40,6 +40,7 @@ def _need(key, spec, f):
     if f not in spec: raise ValueError(f"space.{key}: missing key {f!r}")
     return spec[f]
 
+# %% ../nbs/07_search.ipynb #79d94fee
 def parse_dist(key:str, # parameter name, used in error messages
                spec:dict, # {type, low, high[, step]} or {type: categorical, choices}; optional `when`
               ) -> dict:
@@ -73,6 +74,7 @@ def _wants(v, dim:dict) -> list:
     alts = v if isinstance(v, list) and repr(choice_label(v)) not in dim.get("values", {}) else [v]
     return [repr(choice_label(w)) for w in alts]
 
+# %% ../nbs/07_search.ipynb #ab6cf651
 def parse_space(source, # a .yaml path, YAML text, or an already-loaded mapping
                ) -> dict:
     "A validated search configuration: {stage, space: {key: dist}, fixed: {...}, n_startup_trials}."
@@ -108,6 +110,7 @@ def _active(d:dict, drawn:dict) -> bool:
     "Whether a dimension's `when` holds for the values drawn so far."
     return all(o in drawn and repr(choice_label(drawn[o])) in wants for o, wants in d["when"].items())
 
+# %% ../nbs/07_search.ipynb #78b06fd7
 def suggest_params(trial, # an optuna Trial (or FixedTrial)
                    space:dict, # `parse_space(...)["space"]`
                   ) -> dict:
@@ -121,6 +124,7 @@ def suggest_params(trial, # an optuna Trial (or FixedTrial)
         else: out[k] = trial.suggest_float(k, d["low"], d["high"], step=d["step"], log=t == "logfloat")
     return out
 
+# %% ../nbs/07_search.ipynb #65b47afe
 def decode_params(params:dict, # a trial's stored parameters
                   space:dict, # the space it was drawn from
                  ) -> dict:
@@ -156,6 +160,7 @@ def storage_url(run_dir, # run folder
     db = RunPaths(run_dir).root/"search"/f"{model}.db"; db.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{db}"
 
+# %% ../nbs/07_search.ipynb #8b0ba14c
 def open_study(url:str, # from `storage_url`
                model:str, # study name
                sampler=None, pruner=None, # from `make_sampler` / `make_pruner`
@@ -167,6 +172,7 @@ def open_study(url:str, # from `storage_url`
         st = optuna.storages.RDBStorage(url, engine_kwargs=kw, heartbeat_interval=30, grace_period=120)
     return optuna.create_study(study_name=model, storage=st, direction="minimize", sampler=sampler, pruner=pruner, load_if_exists=True)
 
+# %% ../nbs/07_search.ipynb #039a4034
 def finished(study:optuna.Study) -> int:
     "Trials that count towards the target: complete or pruned."
     return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
@@ -182,13 +188,14 @@ class Adapter:
     fixed: dict = field(default_factory=dict) # run-function arguments this model always gets
     blocks: bool = False # the model reads the embedding blocks (so the run must hold them)
 
-_LGBM = ("svd_dims objective huber_delta spaces ks lam knn_index tfidf_svd tfidf_knn_char tfidf_knn_max_df n_threads learning_rate "
+# %% ../nbs/07_search.ipynb #e3599f4c
+_LGBM = ("svd_dims objective huber_delta spaces ks lam knn_index tfidf_svd tfidf_knn_char tfidf_knn_max_df sparse_search n_threads learning_rate "
          "num_leaves min_data_in_leaf num_boost_round early_stopping lgbm_seeds").split()
 ADAPTERS = {
     "lgbm": Adapter("04_lgbm_baseline", "spam_llms.gbm:LgbmParams", "spam_llms.gbm:run_lgbm", tuple(_LGBM + ["tfidf_knn", "unit_price_knn", "name_knn"]),
                     {"use_knn": True}, True),
     "lgbm_noknn": Adapter("04_lgbm_baseline", "spam_llms.gbm:LgbmParams", "spam_llms.gbm:run_lgbm", tuple(_LGBM), {"use_knn": False}, True),
-    "tfidf": Adapter("04_lgbm_baseline", "spam_llms.gbm:LgbmParams", "spam_llms.gbm:run_tfidf", ("tfidf_alpha", "tfidf_max_features", "tfidf_char")),
+    "tfidf": Adapter("04c_peers", "spam_llms.peers:PeersParams", "spam_llms.peers:run_tfidf", ("tfidf_alpha", "tfidf_max_features", "tfidf_char")),
     "towers": Adapter("03_towers_cv", "spam_llms.towers:TowersParams", "spam_llms.towers:run_towers_cv",
                       tuple("blocks loss fusion tower_dim tower_depth dropout head_dims epochs batch_size lr weight_decay patience hybrid_weight n_threads".split()),
                       blocks=True),
@@ -290,6 +297,7 @@ def truth_smape(test_preds:pd.DataFrame, # sample_id, pred (log1p)
     truth = read_truth(truth_csv, test_preds.sample_id)
     return smape(truth.loc[test_preds.sample_id].to_numpy(), np.expm1(test_preds.pred.to_numpy()))
 
+# %% ../nbs/07_search.ipynb #bd947a62
 def refit_scored(model:str, # adapter name
                  params:dict, # stage keys (base merged with the chosen values)
                  common:dict, # run_dir, data_dir, n_train, n_test, seed, device
@@ -312,6 +320,7 @@ def save_trials(study:optuna.Study, # the finished study
     with atomic_path(path) as t: df.to_csv(t, index=False)
     return df
 
+# %% ../nbs/07_search.ipynb #9060e9f6
 def plot_search(study:optuna.Study, # the finished study
                 figures, # the run's figures folder
                 model:str, # used in file names
@@ -435,6 +444,7 @@ def search_report(study:optuna.Study, # the finished study
     save_json(rep, rp.root/"search"/f"{model}_report.json")
     return rep
 
+# %% ../nbs/07_search.ipynb #d2116a0d
 def report_table(rep:dict) -> pd.DataFrame:
     "Default vs tuned: OOF and test SMAPE side by side."
     rows = [{"values": k, "oof_smape": rep[k]["oof_smape"], "fold_std": float(np.std(rep[k]["fold_smape"])), "test_smape": rep[k]["test_smape"]}

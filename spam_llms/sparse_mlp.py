@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from .config import RunParams
 from .core import smape_log, seed_everything, resolve_device, atomic_path, stable_hash, RunPaths
 from .runio import load_inputs, with_catalog, save_model_outputs, feature_columns
-from .gbm import stage_neighbours, fold_knn_features, unit_inputs, neighbour_space_names
+from .knn import stage_neighbours, fold_knn_features, unit_inputs, neighbour_space_names
 
 # %% auto #0
 __all__ = ['text_tfidf', 'numeric_block', 'onehot_block', 'sparse_inputs', 'local_columns', 'spmm', 'lazy_adam_step', 'SparseMLP',
@@ -193,6 +193,7 @@ def with_dense(X_train:sp.csr_matrix, X_test:sp.csr_matrix, # sparse inputs
 # %% ../nbs/04b_sparse_mlp.ipynb #7afb5597
 def unit_seed(seed:int, fold:int, k:int) -> int: "Seed of the k-th network of a fold."; return int(seed) * 1000 + int(fold) * 37 + k
 
+# %% ../nbs/04b_sparse_mlp.ipynb #23b6c02c
 def cv_sparse_mlp(X_train:sp.csr_matrix, X_test:sp.csr_matrix, # sparse inputs
                   y, # (n,) log1p training targets
                   folds, # (n,) fold column

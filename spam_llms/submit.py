@@ -37,6 +37,7 @@ def _starts(P:np.ndarray, y:np.ndarray, affine:bool) -> list[np.ndarray]:
     w = lsq_linear(P, y, bounds=(0, np.inf)).x
     return [w / w.sum() if w.sum() > 0 else np.full(M, 1 / M)] + eye
 
+# %% ../nbs/06_submission.ipynb #6937fe78
 def fit_blend(P, # (n, M) model OOF log-price predictions
               y, # (n,) true log prices
               mode:str="simplex", # simplex (weights sum to 1) or affine (free weights and an intercept)
@@ -200,6 +201,7 @@ def plot_pred_vs_truth(y, pred, # (n,) true and predicted log prices
     with atomic_path(path) as t: fig.savefig(t, format="png", dpi=110)
     plt.close(fig); return Path(path)
 
+# %% ../nbs/06_submission.ipynb #e9fa05fd
 def plot_smape_by_decile(table:pd.DataFrame, # from `refine.smape_by_decile`
                          path, # destination .png
                         ) -> Path:

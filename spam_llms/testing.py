@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['make_toy_inputs', 'tiny_test_models']
+__all__ = ['make_toy_inputs', 'toy_frames', 'tiny_test_models']
 
 # %% ../nbs/09_testing.ipynb #2080c370
 def make_toy_inputs(n_train:int=600, # training rows
@@ -20,7 +20,7 @@ def make_toy_inputs(n_train:int=600, # training rows
                     seed:int=0, # generator seed
                    ) -> tuple:
     "Synthetic train/test tables: price = text signal + image-only signal + a tabular quantity effect + noise."
-    from spam_llms.towers import TowerTable
+    from spam_llms.tower_model import TowerTable
     rng, dims = np.random.default_rng(seed), dims or {"text": 32, "image": 48}
     n = n_train + n_test; z = rng.normal(size=(n, 4)).astype(np.float32)  # latent: text, image, qty, brand-ish
     mix = lambda k, d: (z[:, k:k+1] * rng.normal(size=(1, d)) + 0.5 * rng.normal(size=(n, d))).astype(np.float32)
@@ -33,6 +33,23 @@ def make_toy_inputs(n_train:int=600, # training rows
     part = lambda s, **kw: TowerTable(np.arange(n)[s] + 1000, {b: a[s] for b, a in blocks.items()}, num[s], cat[s],
                                       ["num_qty", "num_noise"], ["cat_tier"], **kw)
     return part(slice(0, n_train), y=y[:n_train], fold=fold), part(slice(n_train, n))
+
+# %% ../nbs/09_testing.ipynb #11a5ee26
+import pandas as pd
+
+def toy_frames(n_train:int=300, n_test:int=60, # rows
+               seed:int=0, # generator seed
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "Preprocessed-like frames whose price depends on a number, a category and the text."
+    rng = np.random.default_rng(seed); n = n_train + n_test
+    brand = rng.integers(0, 6, n); size = rng.uniform(1, 30, n); words = np.array(["cheap", "plain", "fancy", "luxury", "gold", "basic"])
+    logp = 0.5 + 0.4 * brand + 0.6 * np.log(size) + rng.normal(0, 0.1, n)
+    df = pd.DataFrame({"sample_id": rng.permutation(10_000)[:n], "text": [f"{words[b]} item {s:.0f} oz" for b, s in zip(brand, size)],
+                       "image_link": "x.jpg", "num_value": np.where(rng.random(n) < 0.1, np.nan, size), "cat_brand": brand})
+    df["catalog_content"] = df.text
+    tr, te = df.iloc[:n_train].copy(), df.iloc[n_train:].reset_index(drop=True)
+    tr["log_price"] = logp[:n_train]; tr["price"] = np.expm1(tr.log_price); tr["fold"] = np.arange(n_train) % 5
+    return tr.reset_index(drop=True), te
 
 # %% ../nbs/09_testing.ipynb #c4df7a62
 def tiny_test_models(folder, # where to save them

@@ -13,7 +13,7 @@ __all__ = ['STAGE_NEEDS', 'ensure_upstream']
 # %% ../nbs/08a_upstream.ipynb #4ee60dcb
 STAGE_NEEDS = {"02_embed": ["preprocessed"], "03_towers_cv": ["preprocessed", "embeddings"], "03b_finetune": ["preprocessed"],
                "04_lgbm_baseline": ["preprocessed", "embeddings"], "04b_sparse_mlp": ["preprocessed", "embeddings"],
-               "05_knn_refine": ["preprocessed", "embeddings", "models"], "06_submission": ["preprocessed", "models"], "07_search": ["preprocessed", "embeddings"]}
+               "04c_peers": ["preprocessed"], "05_knn_refine": ["preprocessed", "embeddings", "models"], "06_submission": ["preprocessed", "models"], "07_search": ["preprocessed", "embeddings"]}
 
 # %% ../nbs/08a_upstream.ipynb #dfd98714
 def ensure_upstream(run_dir, # the run folder
@@ -41,8 +41,9 @@ def ensure_upstream(run_dir, # the run folder
                 from spam_llms.preprocess import ensure_preprocessed
                 from spam_llms.embed import ensure_embeddings  # LightGBM reads the (PCA-reduced) embedding blocks
                 ensure_preprocessed(run_dir, data_dir, n_train, n_test, seed); ensure_embeddings(run_dir, data_dir, n_train, n_test, seed, device)
-                from spam_llms.gbm import LgbmParams, run_tfidf, run_lgbm
-                p = LgbmParams.smoke(run_dir=str(run_dir), data_dir=data_dir, n_train=n_train, n_test=n_test, seed=seed, device=device)
-                run_tfidf(p); run_lgbm(p, use_knn=False)
+                from spam_llms.gbm import LgbmParams, run_lgbm
+                from spam_llms.peers import PeersParams, run_tfidf
+                run = dict(run_dir=str(run_dir), data_dir=data_dir, n_train=n_train, n_test=n_test, seed=seed, device=device)
+                run_tfidf(PeersParams.smoke(**run)); run_lgbm(LgbmParams.smoke(**run), use_knn=False)
             out[need] = discover_models(run_dir, refined=False)
     return out

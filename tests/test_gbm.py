@@ -41,10 +41,10 @@ def test_knn_features_do_not_leak_into_oof_scores(tmp_path, monkeypatch):
     score = lambda name: gbm.fit_lgbm_stage(inp, tmp_path/name, FAST, use_knn=True, params=params)[0]["oof_smape"]
     honest = score("honest")
     # a broken search that returns each row itself is still harmless: the nested fold features drop the holdout fold
-    monkeypatch.setattr(gbm, "oof_neighbours", leaky_oof_neighbours)
+    monkeypatch.setattr(knn, "oof_neighbours", leaky_oof_neighbours)
     nested_only = score("nested_only")
     # positive control: with the nesting switched off too, the leak shows, so this check can fail
-    plain = gbm.fold_knn_features
+    plain = knn.fold_knn_features
     monkeypatch.setattr(gbm, "fold_knn_features", lambda nbs, y, folds, holdout=None, **kw: plain(nbs, y, folds, None, **kw))
     leaky = score("leaky")
     print(f"base {base:.1f} honest {honest:.1f} nested_only {nested_only:.1f} leaky {leaky:.1f}")
@@ -55,12 +55,12 @@ def test_knn_features_do_not_leak_into_oof_scores(tmp_path, monkeypatch):
 
 def test_nested_fold_features_ignore_the_holdout_fold():
     inp = noise_inputs(n=800, m=100); tr = inp["train"]; y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
-    spaces = gbm.knn_spaces(inp["blocks_train"], inp["blocks_test"], inp["has_image_train"], inp["has_image_test"])
-    nbs = gbm.search_spaces(spaces, folds, 40)
+    spaces = knn.knn_spaces(inp["blocks_train"], inp["blocks_test"], inp["has_image_train"], inp["has_image_test"])
+    nbs = knn.search_spaces(spaces, folds, 40)
     rng = np.random.default_rng(1)
     for f in range(5):
         y2 = y.copy(); y2[folds == f] = rng.normal(10, 5, (folds == f).sum())
-        for a, b in zip(gbm.fold_knn_features(nbs, y, folds, f, ks=(5, 20)), gbm.fold_knn_features(nbs, y2, folds, f, ks=(5, 20))):
+        for a, b in zip(knn.fold_knn_features(nbs, y, folds, f, ks=(5, 20)), knn.fold_knn_features(nbs, y2, folds, f, ks=(5, 20))):
             pd.testing.assert_frame_equal(a, b)
 
 
@@ -95,21 +95,6 @@ def test_knn_features_help_when_neighbours_share_prices(tmp_path):
     assert smape_log(lp[n:], test_pred.loc[te.sample_id].to_numpy()) < 0.5 * without["oof_smape"]
 
 
-def test_tfidf_stage_on_a_small_twin(tmp_path):
-    run = tmp_path/"run"
-    p = gbm.LgbmParams.smoke(run_dir=str(run), n_train=300, n_test=100, seed=1, tfidf_max_features=20_000)
-    ensure_upstream(run, needs=["preprocessed"], n_train=300, n_test=100, seed=1)
-    m = gbm.run_tfidf(p)
-    tr = pd.read_parquet(RunPaths(run).preprocessed/"train.parquet")
-    oof, test = load_preds(run/"tfidf/oof.parquet"), load_preds(run/"tfidf/test.parquet")
-    assert set(oof.sample_id) == set(tr.sample_id) and len(test) == 100
-    merged = oof.merge(tr[["sample_id", "fold", "log_price"]], on="sample_id", suffixes=("", "_pre"))
-    assert (merged.fold == merged.fold_pre).all()
-    assert m["oof_smape"] == pytest.approx(smape_log(merged.log_price, merged.pred))
-    assert m["oof_smape"] < smape_log(tr.log_price, np.full(len(tr), tr.log_price.median()))
-    assert load_json(run/"tfidf/metrics.json")["fold_smape"] == m["fold_smape"]
-
-
 def test_lgbm_stage_end_to_end_on_a_small_twin(tmp_path):
     "The stage on a real (small) twin, with embeddings from the embedding stage's tiny random test encoders (fast)."
     from spam_llms.embed import EmbedParams, run_embed
@@ -136,9 +121,8 @@ def test_lgbm_stage_end_to_end_on_a_small_twin(tmp_path):
     assert {"knn_text_mean3", "knn_joint_text_mean3", "knn_joint_image_mean3", "knn_concat_mean3", "text_pc0", "joint_image_pc0"} <= set(names)
     assert m["knn_spaces"] == ["text", "joint_text", "joint_image", "concat"]
     assert not any(n.startswith("knn_") for n in lgb.Booster(model_file=str(run/"lgbm_noknn/fold0.txt")).feature_name())
-    gbm.run_tfidf(p)
     cmp = gbm.compare_models(run, oracle=gbm.oracle_smape(tr, RunPaths(run).data))
-    assert cmp.model.tolist() == ["tfidf", "lgbm_noknn", "lgbm", "oracle floor"]
+    assert cmp.model.tolist() == ["lgbm_noknn", "lgbm", "oracle floor"]
     assert (run/"lgbm/comparison.csv").exists()
 
 
@@ -168,9 +152,9 @@ def test_tfidf_knn_features_do_not_leak_into_oof_scores(tmp_path, monkeypatch):
         assert m["knn_spaces"] == ["tfidf"]
         return m["oof_smape"]
     honest = score("honest")
-    monkeypatch.setattr(gbm, "sparse_oof_neighbours", leaky_sparse_oof_neighbours)   # rows find themselves...
+    monkeypatch.setattr(knn, "sparse_oof_neighbours", leaky_sparse_oof_neighbours)   # rows find themselves...
     nested_only = score("nested_only")                                                 # ...and the nesting still hides them
-    plain = gbm.fold_knn_features
+    plain = knn.fold_knn_features
     monkeypatch.setattr(gbm, "fold_knn_features", lambda nbs, y, folds, holdout=None, **kw: plain(nbs, y, folds, None, **kw))
     leaky = score("leaky")                                                             # positive control: now the leak shows
     print(f"base {base:.1f} honest {honest:.1f} nested_only {nested_only:.1f} leaky {leaky:.1f}")
@@ -197,89 +181,15 @@ def test_tfidf_knn_features_help_when_listings_share_words(tmp_path):
     assert smape_log(lp[n:], test_pred.loc[te.sample_id].to_numpy()) < 0.5 * without["oof_smape"]
 
 
-@pytest.fixture(scope="module")
-def real_rows():
-    "The 132 real training rows with prices, five folds by row number."
-    from spam_llms.data import load_challenge
-    import shutil, tempfile
-    REAL = Path(__file__).parent/"fixtures"/"realdata"
-    d = Path(tempfile.mkdtemp())
-    shutil.copy(REAL/"amazon2025_train_head132.csv", d/"train.csv"); shutil.copy(REAL/"amazon2025_sample_test.csv", d/"test.csv")
-    tr, te = load_challenge(d)
-    tr = tr.assign(log_price=np.log1p(tr.price), fold=np.arange(len(tr)) % 5)
-    return tr.reset_index(drop=True), te.reset_index(drop=True)
-
-
-def test_knn_tfidf_oof_uses_only_other_folds_on_real_rows(real_rows):
-    tr, te = real_rows; folds = tr.fold.to_numpy()
-    oof, test, m = gbm.knn_tfidf_cv(tr, te, k=5, power=4.0)
-    rng = np.random.default_rng(0)
-    for f in range(5):
-        tr2 = tr.copy(); tr2.loc[folds == f, "log_price"] = rng.normal(8, 3, (folds == f).sum())
-        o2, t2, _ = gbm.knn_tfidf_cv(tr2, te, k=5, power=4.0)
-        np.testing.assert_array_equal(o2.pred[folds == f], oof.pred[folds == f])   # own fold's prices never used
-        assert not np.array_equal(o2.pred[folds != f], oof.pred[folds != f])       # the check has teeth
-        assert not np.array_equal(t2.pred, test.pred)                             # test rows use every training row
-    again = gbm.knn_tfidf_cv(tr, te, k=5, power=4.0)
-    pd.testing.assert_frame_equal(again[0], oof); pd.testing.assert_frame_equal(again[1], test)
-    assert m["oof_smape"] == pytest.approx(smape_log(tr.log_price, oof.pred))
-    assert len(m["fold_smape"]) == 5 and np.isfinite(oof.pred).all() and np.isfinite(test.pred).all()
-
-
-def test_knn_tfidf_prediction_is_the_weighted_median_of_its_neighbours(real_rows):
-    tr, te = real_rows; y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
-    oof, test, _ = gbm.knn_tfidf_cv(tr, te, k=7, power=4.0)
-    Xtr, Xte = gbm.tfidf_matrix(tr.catalog_content, te.catalog_content, word_range=(1, 2), char_range=None, binary=True)
-    dense = knn.l2_normalize(Xtr.toarray()); dte = knn.l2_normalize(Xte.toarray())
-    for r in [0, 1, 50, 131]:
-        s = dense[r] @ dense.T; s[folds == folds[r]] = -np.inf
-        j = np.argsort(-s, kind="stable")[:7]; w = np.clip(s[j], 0, None) ** 4 + 1e-12
-        o = np.argsort(y[j], kind="stable"); cw = np.cumsum(w[o])
-        assert oof.pred[r] == pytest.approx(y[j][o][np.searchsorted(cw, 0.5 * cw[-1])], abs=1e-9)
-    s = dte[0] @ dense.T; j = np.argsort(-s, kind="stable")[:7]; w = np.clip(s[j], 0, None) ** 4 + 1e-12
-    o = np.argsort(y[j], kind="stable"); cw = np.cumsum(w[o])
-    assert test.pred[0] == pytest.approx(y[j][o][np.searchsorted(cw, 0.5 * cw[-1])], abs=1e-9)
-
-
-def contract_ok(run, name, n_test):
-    "A model folder honours the artifact contract against the run's preprocessed rows."
-    tr = pd.read_parquet(RunPaths(run).preprocessed/"train.parquet")
-    oof, test = load_preds(run/name/"oof.parquet"), load_preds(run/name/"test.parquet")
-    merged = oof.merge(tr[["sample_id", "fold", "log_price"]], on="sample_id", suffixes=("", "_pre"))
-    assert len(merged) == len(tr) == len(oof) and (merged.fold == merged.fold_pre).all()
-    assert len(test) == n_test and np.isfinite(test.pred).all() and np.isfinite(oof.pred).all()
-    m = load_json(run/name/"metrics.json")
-    assert m["oof_smape"] == pytest.approx(smape_log(merged.log_price, merged.pred)) and len(m["fold_smape"]) == 5
-    return m
-
-
-def test_text_peers_write_the_model_contract_on_a_small_twin(tmp_path):
-    run = tmp_path/"run"
-    p = gbm.LgbmParams.smoke(run_dir=str(run), n_train=300, n_test=100, seed=1, knn_tfidf_k=15, knn_tfidf_power=4.0)
-    ensure_upstream(run, needs=["preprocessed"], n_train=300, n_test=100, seed=1)
-    gbm.run_knn_tfidf(p)
-    gbm.run_peer_svd_lgbm(p.but(peer_svd_dims=16, peer_learning_rate=0.2, num_boost_round=300, early_stopping=30))
-    gbm.run_tfidf(p.but(tfidf_char="3,5", tfidf_alpha=2.0, tfidf_max_features=20_000))
-    tr = pd.read_parquet(RunPaths(run).preprocessed/"train.parquet")
-    base = smape_log(tr.log_price, np.full(len(tr), tr.log_price.median()))
-    for name in ["knn_tfidf", "peer_svd_lgbm", "tfidf"]:
-        assert contract_ok(run, name, 100)["oof_smape"] < base, name
-    assert load_json(run/"peer_svd_lgbm/metrics.json")["recipe"].endswith("SVD16 -> LightGBM(l1)")
-    assert "char_wb(3, 5)" in load_json(run/"tfidf/metrics.json")["recipe"]
-    first = load_preds(run/"knn_tfidf/oof.parquet")
-    gbm.run_knn_tfidf(p, out_name="knn_again")                  # same seed, same predictions
-    pd.testing.assert_frame_equal(first, load_preds(run/"knn_again/oof.parquet"))
-
-
 def test_unit_price_neighbours_on_real_rows(real_rows):
     "On real listings: each estimate is the weighted median of same-unit, other-fold neighbours' log price per unit plus the row's own log quantity."
     from spam_llms.preprocess import preprocess_frame
     tr, te = real_rows; y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
-    unit = gbm.unit_inputs(preprocess_frame(tr), preprocess_frame(te)); (q, _), (g, _) = unit["log_qty"], unit["group"]
-    nb = gbm.tfidf_neighbours(tr.catalog_content, te.catalog_content, folds, 20)
+    unit = knn.unit_inputs(preprocess_frame(tr), preprocess_frame(te)); (q, _), (g, _) = unit["log_qty"], unit["group"]
+    nb = knn.tfidf_neighbours(tr.catalog_content, te.catalog_content, folds, 20)
     checked, skipped_other_units = 0, 0
     for f in range(5):
-        ftr, _ = gbm.fold_knn_features({"tfidf": nb}, y, folds, holdout=f, ks=(5,), unit=unit, unit_ks=(20,))
+        ftr, _ = knn.fold_knn_features({"tfidf": nb}, y, folds, holdout=f, ks=(5,), unit=unit, unit_ks=(20,))
         for r in np.flatnonzero(folds != f)[:6]:
             j, s = nb.train_idx[r], nb.train_sim[r]
             keep = (j >= 0) & (folds[np.maximum(j, 0)] != f) & (g[np.maximum(j, 0)] == g[r]) & ~np.isnan(q[np.maximum(j, 0)])
@@ -290,7 +200,7 @@ def test_unit_price_neighbours_on_real_rows(real_rows):
             want = knn.weighted_median((y - q)[j[keep]][None], (np.clip(s[keep], 0, None) ** 2 + 1e-12)[None])[0] + q[r]
             assert got == pytest.approx(want, abs=1e-4); checked += 1
     assert checked >= 15 and skipped_other_units >= 3   # the rule was exercised: real neighbours of other unit groups were left out
-    with pytest.raises(ValueError, match="num_log_base_qty"): gbm.unit_inputs(tr, te)
+    with pytest.raises(ValueError, match="num_log_base_qty"): knn.unit_inputs(tr, te)
 
 
 def test_item_name_neighbours_on_real_rows(real_rows):
@@ -298,7 +208,7 @@ def test_item_name_neighbours_on_real_rows(real_rows):
     from spam_llms.preprocess import parse_catalog
     tr, te = real_rows; folds = tr.fold.to_numpy()
     inp = {s: d.assign(item_name=[parse_catalog(t)["item_name"] for t in d.catalog_content]) for s, d in (("train", tr), ("test", te))}
-    nbs = gbm.stage_neighbours(inp, folds, 10, use_knn=False, tfidf_knn=True, name_knn=True)
+    nbs = knn.stage_neighbours(inp, folds, 10, use_knn=False, tfidf_knn=True, name_knn=True)
     assert list(nbs) == ["tfidf", "name"]
     name, text = nbs["name"], nbs["tfidf"]; found = name.train_idx >= 0
     assert (folds[name.train_idx[found]] != np.broadcast_to(folds[:, None], found.shape)[found]).all()   # other folds only
@@ -306,4 +216,4 @@ def test_item_name_neighbours_on_real_rows(real_rows):
     top = np.flatnonzero(found[:, 0] & (name.train_sim[:, 0] > 0))   # names with a word another fold's name also has
     assert len(top) > 100 and all(words[r] & words[name.train_idx[r, 0]] for r in top), len(top)   # the nearest name shares one
     assert np.mean(name.train_idx[:, 0] != text.train_idx[:, 0]) > 0.2, np.mean(name.train_idx[:, 0] != text.train_idx[:, 0])
-    with pytest.raises(ValueError, match="item_name"): gbm.stage_neighbours({"train": tr, "test": te}, folds, 10, use_knn=False, name_knn=True)
+    with pytest.raises(ValueError, match="item_name"): knn.stage_neighbours({"train": tr, "test": te}, folds, 10, use_knn=False, name_knn=True)

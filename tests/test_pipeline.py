@@ -65,29 +65,36 @@ def test_the_old_gpu_files_are_refused(tmp_path):
     msg = str(e.value)
     assert "profile 'gpu_old'" in msg and "would silently take the notebook's smoke default" in msg
     unset = eval(msg.split("Unset: ")[1])
-    assert {"tfidf_knn", "name_knn", "knn_tfidf", "tfidf_knn_max_df"} <= set(unset["04_lgbm_baseline"]) and "knn_features" in unset["04b_sparse_mlp"]
+    assert {"tfidf_knn", "name_knn", "tfidf_knn_max_df"} <= set(unset["04_lgbm_baseline"]) and "knn_features" in unset["04b_sparse_mlp"]
+    assert "knn_tfidf" in unset["04c_peers"]
 
-def test_gpu_inherits_full_and_default():
+def test_gpu_inherits_full_real_and_default():
+    "gpu = full (75k sizes) on real's model set: the TF-IDF neighbour parts stay on, searched by sparse_dot_topn."
     plan = plan_chain(ROOT, "gpu", stages=ALL_STAGES); st = plan["stages"]
-    assert plan["chain"] == ["default", "full", "gpu"]
-    full = plan_chain(ROOT, "full", stages=ALL_STAGES)["stages"]["04_lgbm_baseline"]
-    assert all(v == full[k] for k, v in st["04_lgbm_baseline"].items() if k not in ("run_dir", "profile"))  # gpu changes nothing in 04
-    for k in ("tfidf_knn", "name_knn", "knn_tfidf", "tfidf_knn_max_df", "knn_index"):
+    assert plan["chain"] == ["default", "real", "full", "gpu"]
+    full = plan_chain(ROOT, "full", stages=ALL_STAGES)["stages"]
+    for s in ("04_lgbm_baseline", "04b_sparse_mlp", "04c_peers"):  # gpu changes nothing in the CPU model stages
+        assert all(v == full[s][k] for k, v in st[s].items() if k not in ("run_dir", "profile")), s
+    for k in ("sparse_search", "tfidf_knn_max_df", "knn_index"):
         assert st["04_lgbm_baseline"][k].source == "configs/full/04_lgbm_baseline.yaml", (k, st["04_lgbm_baseline"][k])
-    assert st["04b_sparse_mlp"]["knn_features"].source == "configs/full/04b_sparse_mlp.yaml"
+    assert st["04_lgbm_baseline"]["tfidf_knn"].value and st["04_lgbm_baseline"]["name_knn"].value and st["04c_peers"]["knn_tfidf"].value
+    assert st["04c_peers"]["sparse_search"].source == "configs/full/04c_peers.yaml" and st["04c_peers"]["knn_tfidf_k"].source == "configs/real/04c_peers.yaml"
+    assert st["04b_sparse_mlp"]["knn_features"].value and st["04b_sparse_mlp"]["loss"].source == "configs/real/04b_sparse_mlp.yaml"
     assert st["03_towers_cv"]["tower_dim"].value == 512 and st["03_towers_cv"]["tower_dim"].source == "configs/gpu/03_towers_cv.yaml"
-    assert st["03_towers_cv"]["loss"].source == "configs/default/03_towers_cv.yaml"
+    assert st["03_towers_cv"]["loss"].source == "configs/real/03_towers_cv.yaml"
 
-EXACT_SEARCHES = {"04_lgbm_baseline": {"tfidf_knn": False, "name_knn": False, "knn_tfidf": False}, "04b_sparse_mlp": {"knn_features": False}}
+SPARSE_SEARCHERS = {"04_lgbm_baseline": ("tfidf_knn", "name_knn"), "04b_sparse_mlp": ("knn_features",), "04c_peers": ("knn_tfidf",)}
 
 @pytest.mark.parametrize("profile", ["full", "gpu"])
 def test_challenge_scale_profiles_run_no_exact_quadratic_search(profile):
-    "At 75k + 75k rows no stage may run an exact all-pairs search: the sparse TF-IDF ones are off, FAISS uses IVF."
+    "At 75k + 75k rows the real recipe's TF-IDF neighbour parts are on, and no stage runs an exact all-pairs search for them."
     plan = plan_chain(ROOT, profile, stages=ALL_STAGES); st = plan["stages"]
     assert plan["twin"]["n_train"].value == plan["twin"]["n_test"].value == 75_000
-    for stage, want in EXACT_SEARCHES.items():
-        assert {k: st[stage][k].value for k in want} == want, stage
-    assert st["04_lgbm_baseline"]["knn_index"].value == st["05_knn_refine"]["knn_index"].value == "ivf"
+    for stage, switches in SPARSE_SEARCHERS.items():
+        assert all(st[stage][k].value for k in switches), stage
+        assert st[stage]["sparse_search"].value == "topn" and st[stage]["tfidf_knn_max_df"].value == 0.05, stage
+    assert st["04_lgbm_baseline"]["knn_index"].value == st["04b_sparse_mlp"]["knn_index"].value == st["05_knn_refine"]["knn_index"].value == "ivf"
+    assert [s for s in ("default", "real") if plan_chain(ROOT, s, stages=ALL_STAGES)["stages"]["04_lgbm_baseline"]["sparse_search"].value != "exact"] == []
 
 def test_gpu_profile_resolves_the_cuda_settings(monkeypatch):
     "With --device cuda every torch stage gets cuda; the encoders run in bf16 (precision auto), the fine-tune trains every layer."
@@ -113,7 +120,7 @@ def test_resolution_order_and_sources(tmp_path):
     st = plan["stages"]["04_lgbm_baseline"]
     assert (st["learning_rate"].value, st["learning_rate"].source) == (0.2, "--set")
     assert (st["num_leaves"].value, st["num_leaves"].source) == (63, "configs/tuned/t.yaml")
-    assert (st["knn_tfidf_k"].value, st["knn_tfidf_k"].source) == (50, "configs/real/04_lgbm_baseline.yaml")
+    assert (st["lgbm_seeds"].value, st["lgbm_seeds"].source) == (3, "configs/real/04_lgbm_baseline.yaml")
     assert (st["svd_dims"].value, st["svd_dims"].source) == (32, "configs/default/04_lgbm_baseline.yaml")
     assert (st["seed"].value, st["seed"].source) == (5, "runner")
     assert st["n_train"].source == "notebook default"  # the twin size a notebook alone builds: the runner never needs it
@@ -129,11 +136,12 @@ def test_show_config_prints_every_value_with_its_source(capsys, tmp_path, monkey
     monkeypatch.setenv("SPAM_LLMS_ROOT", str(ROOT))
     main(["--profile", "gpu", "--show-config", "--outputs", str(tmp_path), "--set", "03_towers_cv.epochs=3", "--tuned", "lgbm"])
     out = capsys.readouterr().out; lines = out.splitlines()
-    assert lines[0].startswith("# profile gpu: default -> full -> gpu (parent first); tuned: lgbm")
+    assert lines[0].startswith("# profile gpu: default -> real -> full -> gpu (parent first); tuned: lgbm")
     row = lambda key: next(l for l in lines if l.startswith(key + " ="))
-    assert row("04_lgbm_baseline.tfidf_knn").endswith("# configs/full/04_lgbm_baseline.yaml") and "= false" in row("04_lgbm_baseline.tfidf_knn")
-    for k in ("name_knn", "knn_tfidf"): assert row(f"04_lgbm_baseline.{k}").endswith("# configs/full/04_lgbm_baseline.yaml")
-    assert row("04b_sparse_mlp.knn_features").endswith("# configs/full/04b_sparse_mlp.yaml")
+    assert row("04_lgbm_baseline.tfidf_knn").endswith("# configs/default/04_lgbm_baseline.yaml") and "= true" in row("04_lgbm_baseline.tfidf_knn")
+    for s in ("04_lgbm_baseline", "04b_sparse_mlp", "04c_peers"):
+        assert row(f"{s}.sparse_search").endswith(f"# configs/full/{s}.yaml") and '= "topn"' in row(f"{s}.sparse_search")
+    assert row("04c_peers.knn_tfidf_k").endswith("# configs/real/04c_peers.yaml")
     assert row("03_towers_cv.epochs").endswith("# --set") and row("04_lgbm_baseline.num_leaves").endswith("# configs/tuned/lgbm.yaml")
     assert row("twin.n_train").endswith("# configs/full/twin.yaml") and row("03_towers_cv.tower_dim").startswith("03_towers_cv.tower_dim = 512")
     n_keys = sum(len(notebook_parameters(ROOT/"nbs"/f"{s}.ipynb")) for s in STAGES)  # every stage of the chain (gpu skips none)
@@ -165,7 +173,8 @@ def test_set_bool_refuses_a_non_boolean(capsys, tmp_path, monkeypatch):
 def test_real_profile_skips_only_known_stages():
     skip = chain_values(CFG, "real", "common")["skip_stages"].value
     assert skip == ["03b_finetune"] and set(skip) <= set(ALL_STAGES)
-    assert chain_values(CFG, "full", "common")["skip_stages"].value == []  # full (and gpu) run the fine-tune
+    assert chain_values(CFG, "full", "common")["skip_stages"].value == ["03b_finetune"]  # full leaves the CPU fine-tune out too
+    assert chain_values(CFG, "gpu", "common")["skip_stages"].value == []  # the gpu profile runs it
 
 def test_tuned_overlays_are_valid_and_reach_their_stage(capsys, tmp_path, monkeypatch):
     for f in (CFG/"tuned").glob("*.yaml"):  # every committed overlay names only declared parameters of its stage

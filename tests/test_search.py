@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import optuna
-from spam_llms import gbm, runio
+from spam_llms import peers, runio
 import dataclasses
-from spam_llms.gbm import LgbmParams
+from spam_llms.peers import PeersParams
 from spam_llms.search import (ADAPTERS, SearchParams, parse_space, suggest_params, make_sampler, make_pruner, FoldReporter,
                               run_trial, run_search, open_study, finished, storage_url, stage_base, check_space, resolve, repo_root)
 
@@ -87,10 +87,10 @@ def test_pruner_stops_a_bad_trial_after_a_fold():
 def test_objective_uses_the_stored_fold_column(run, monkeypatch, tmp_path):
     seen, orig = [], runio.cv_predict
     def spy(fit_fold, y, folds, *a, **kw): seen.append(np.asarray(folds).copy()); return orig(fit_fold, y, folds, *a, **kw)
-    monkeypatch.setattr(gbm, "cv_predict", spy)
+    monkeypatch.setattr(peers, "cv_predict", spy)
     common = dict(run_dir=str(run), data_dir="", n_train=200, n_test=50, seed=0, device="cpu")
-    sp = parse_space("stage: 04_lgbm_baseline\nspace: {tfidf_alpha: {type: logfloat, low: 0.1, high: 10}}")["space"]
-    base = dataclasses.asdict(LgbmParams.smoke()) | {"tfidf_max_features": 5000, "tfidf_char": "2,5"}
+    sp = parse_space("stage: 04c_peers\nspace: {tfidf_alpha: {type: logfloat, low: 0.1, high: 10}}")["space"]
+    base = dataclasses.asdict(PeersParams.smoke()) | {"tfidf_max_features": 5000, "tfidf_char": "2,5"}
     v1 = run_trial(optuna.trial.FixedTrial({"tfidf_alpha": 1.0}), "tfidf", sp, base, common)
     stored = pd.read_parquet(run/"preprocessed"/"train.parquet")
     np.testing.assert_array_equal(seen[-1], stored.fold.to_numpy())

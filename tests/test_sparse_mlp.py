@@ -137,8 +137,8 @@ def test_neighbour_inputs_are_nested_on_real_rows(real_dir, tmp_path):
     from spam_llms import gbm
     tr, te = real_frames(real_dir); y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
     Xtr, Xte = smlp.sparse_inputs(tr, te, min_df=1)
-    nbs = gbm.stage_neighbours({"train": tr, "test": te}, folds, 20, use_knn=False, tfidf_knn=True, name_knn=True)
-    nested = lambda f: gbm.fold_knn_features(nbs, y, folds, holdout=f, ks=(5, 10))
+    nbs = knn.stage_neighbours({"train": tr, "test": te}, folds, 20, use_knn=False, tfidf_knn=True, name_knn=True)
+    nested = lambda f: knn.fold_knn_features(nbs, y, folds, holdout=f, ks=(5, 10))
     own = lambda f: (pd.DataFrame({"own": y}), pd.DataFrame({"own": np.zeros(len(te))}))
     fit_kw = dict(n_seeds=1, seed=0, epochs=25, batch_size=8, growth=1.0, hidden=(64, 32, 32))
     base = smape_log(y, np.full(len(y), y.mean()))

@@ -66,7 +66,8 @@ def test_ensure_twin_reuses(tmp_path):
 def _cheap_models(pre_dir) -> dict:
     "OOF SMAPE of cheap models on a preprocessed run: TF-IDF + Ridge, TF-IDF neighbours, LightGBM on parsed features (+ brand proxy, + neighbour prices)."
     import lightgbm as lgb
-    from spam_llms.gbm import tfidf_ridge_cv, knn_tfidf_cv, stage_neighbours, fold_knn_features
+    from spam_llms.peers import tfidf_ridge_cv, knn_tfidf_cv
+    from spam_llms.knn import stage_neighbours, fold_knn_features
     from spam_llms.runio import feature_columns
     tr, te = pd.read_parquet(pre_dir/"train.parquet"), pd.read_parquet(pre_dir/"test.parquet"); y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
     sm = lambda p: smape(np.expm1(y), np.expm1(p))
