@@ -31,6 +31,7 @@ __all__ = ['LgbmParams', 'reduce_blocks', 'tfidf_svd_features', 'lgbm_params', '
 class LgbmParams(RunParams):
     "Parameters of 04_lgbm_baseline (LightGBM without and with neighbour features): the parameters cell's names and types."
     stage: ClassVar[str] = "04_lgbm_baseline"
+    lgbm_noknn: bool # also train the model without neighbour features (lgbm_noknn)
     svd_dims: int # PCA components per embedding block
     objective: str # LightGBM objective: huber | l1
     huber_delta: float # Huber transition point in log1p units
@@ -247,8 +248,9 @@ def run_lgbm(p:LgbmParams, # the stage's parameters
 # %% ../nbs/04_lgbm_baseline.ipynb #d68fee38
 def run_lgbm_stage(p:LgbmParams, # the stage's parameters
                   ) -> dict:
-    "Both LightGBM models on the run's folds, without and with the neighbour features: {model: metrics}."
-    return {"lgbm_noknn": run_lgbm(p, use_knn=False), "lgbm": run_lgbm(p, use_knn=True)}
+    "LightGBM on the run's folds, without (if p.lgbm_noknn) and with the neighbour features: {model: metrics}."
+    metrics = {"lgbm_noknn": run_lgbm(p, use_knn=False)} if p.lgbm_noknn else {}
+    return metrics | {"lgbm": run_lgbm(p, use_knn=True)}
 
 # %% ../nbs/04_lgbm_baseline.ipynb #b7146107
 def compare_models(run_dir, # run folder
