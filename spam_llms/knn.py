@@ -238,6 +238,7 @@ def sparse_topn(queries, # (m, d) sparse query rows; L2-normalized here
                 query_fold=None, # (m,) fold of each query: rows of the same fold are never returned
                 row_fold=None, # (n,) fold of each searched row (with `query_fold`)
                 n_threads:int|None=None, # sparse_dot_topn threads (None: all cores; the result does not depend on it)
+                margin:int=16, # extra neighbours fetched so that ties at rank k are broken by row id, as the exact search does
                ) -> tuple[np.ndarray, np.ndarray]:
     "`sparse_topk`'s result from sparse_dot_topn's top-n sparse product: (m, k) float32 similarities, int64 row ids."
     from sparse_dot_topn import sp_matmul_topn
@@ -249,8 +250,11 @@ def sparse_topn(queries, # (m, d) sparse query rows; L2-normalized here
     for f in tqdm(np.unique(qf), desc="sparse top-n", leave=False, disable=len(np.unique(qf)) < 2):
         qs, pool = np.flatnonzero(qf == f), np.arange(X.shape[0]) if rf is None else np.flatnonzero(rf != f)
         if len(qs) == 0 or len(pool) == 0: continue
-        C = sp_matmul_topn(Q[qs], X[pool].T.tocsr(), top_n=int(k), n_threads=n_threads or os.cpu_count())
-        s, i = _rows_best_first(C, k); _fill_zero_sims(s, i, len(pool), min(int(k), len(pool)))
+        kk = int(k) + int(margin); XT = X[pool].T.tocsr()
+        s, i = _rows_best_first(sp_matmul_topn(Q[qs], XT, top_n=kk, n_threads=n_threads or os.cpu_count()), kk)
+        cut = np.flatnonzero((i[:, kk - 1] >= 0) & (s[:, k - 1] == s[:, kk - 1]))  # a tie group runs past the margin:
+        if len(cut): s[cut], i[cut] = sparse_topk(Q[qs[cut]], X[pool], kk)            # those rows go to the exact search
+        s, i = s[:, :k], i[:, :k]; _fill_zero_sims(s, i, len(pool), min(int(k), len(pool)))
         sim[qs], idx[qs] = s, np.where(i >= 0, pool[np.maximum(i, 0)], -1)
     return sim, idx
 
