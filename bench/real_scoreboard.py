@@ -57,7 +57,7 @@ def collect(run_dir:Path) -> dict:
     seconds = {"data": chain["seconds"].get("data", 0.0)} | {s: marks[s]["seconds"] for s in chain["seconds"] if s in marks}
     sub_path = run_dir/"submission/metrics.json"; sub = json.loads(sub_path.read_text())
     embed = marks.get("02_embed", {}).get("params", {})
-    return {"run_dir": str(run_dir), "commit": _git_commit(run_dir),
+    return {"run_dir": str(run_dir), "commit": chain.get("commit") or f"{_git_commit(run_dir)} (checkout when collected)",
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(sub_path.stat().st_mtime)),
             "profile": chain.get("profile"), "tuned": chain.get("tuned", []), "seed": chain.get("seed"), "device": chain.get("device"),
             "data_dir": chain.get("data_dir"),

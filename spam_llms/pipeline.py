@@ -13,7 +13,7 @@ from .config import (Setting, RUN_KEYS, notebook_parameters, parse_sets, load_tu
 # %% auto #0
 __all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'TWIN_KEYS', 'QUIET_KERNEL', 'list_stages', 'plan_chain', 'plan_twin', 'check_complete',
            'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'check_run_name', 'RunLock', 'prepare_data',
-           'run_chain', 'final_lines', 'describe_plan', 'main']
+           'source_commit', 'run_chain', 'final_lines', 'describe_plan', 'main']
 
 # %% ../nbs/08_pipeline.ipynb #7dce0c20
 STAGE_RE = re.compile(r"^(\d\d)([a-z]?)_([a-z][a-z0-9_]*)\.ipynb$")
@@ -168,6 +168,14 @@ def prepare_data(run_dir, # run folder
     t0 = time.time(); d = ensure_twin(RunPaths(run_dir).data, seed=seed, **twin)
     log(f"[data] synthetic twin in {d} ({twin}) ready in {time.time() - t0:.1f}s"); return d
 
+# %% ../nbs/08_pipeline.ipynb #7f2b12a8
+def source_commit(root, # repository root
+                 ) -> str|None:
+    "The checkout's short commit, with `-dirty` when tracked files differ from it (None outside git): what made a run."
+    import subprocess
+    r = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"], cwd=root, capture_output=True, text=True)
+    return r.stdout.strip() or None if r.returncode == 0 else None
+
 # %% ../nbs/08_pipeline.ipynb #6a1afef6
 def run_chain(root, # repository root (holds nbs/ and configs/)
               run:str="default", # run name: outputs/<run>/
@@ -199,7 +207,7 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
             timings[s] = round(time.time() - t, 1); upstream_ran |= status == "ran"
             if status == "ran": peaks[s] = load_json(run_dir/".stages"/f"{s}.json")["peak_mb"]
         save_json({"profile": profile, "chain": plan["chain"], "tuned": tuned or [], "seed": plan["seed"], "device": device, "data_dir": str(data_dir),
-                   "seconds": timings, "peak_mb": peaks}, run_dir/"chain.json")
+                   "commit": source_commit(root), "seconds": timings, "peak_mb": peaks}, run_dir/"chain.json")
     return {"run_dir": run_dir, "timings": timings, "peak_mb": peaks}
 
 # %% ../nbs/08_pipeline.ipynb #3207ba1f

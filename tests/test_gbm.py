@@ -123,6 +123,8 @@ def test_lgbm_stage_end_to_end_on_a_small_twin(tmp_path):
     assert not any(n.startswith("knn_") for n in lgb.Booster(model_file=str(run/"lgbm_noknn/fold0.txt")).feature_name())
     cmp = gbm.compare_models(run, oracle=gbm.oracle_smape(tr, RunPaths(run).data))
     assert cmp.model.tolist() == ["lgbm_noknn", "lgbm", "oracle floor"]
+    assert list(gbm.run_lgbm_stage(p.but(lgbm_noknn=False))) == ["lgbm"]                # the switch full uses at 75k
+    assert list(gbm.run_lgbm_stage(p)) == ["lgbm_noknn", "lgbm"]
     assert (run/"lgbm/comparison.csv").exists()
 
 

@@ -148,3 +148,21 @@ def test_knn_regress_never_reads_its_own_fold_and_is_deterministic():
         p2 = knn_regress(nb.train_sim, nb.train_idx, y2, k=15, power=4)
         np.testing.assert_array_equal(p2[folds == f], p[folds == f])
         assert np.abs(p2[folds != f] - p[folds != f]).max() > 1        # the check has teeth
+
+
+@pytest.mark.parametrize("column", ["catalog_content", "item_name"])
+def test_sparse_topn_returns_the_exact_neighbours_on_real_rows(real_rows, column):
+    "On real listings (whole text, item names): the library search finds the exact search's neighbours at every rank where a row shares an n-gram with the query."
+    from spam_llms.knn import tfidf_matrix, sparse_topn
+    from spam_llms.preprocess import parse_catalog
+    tr, te = real_rows; folds = tr.fold.to_numpy()
+    text = lambda df: df.catalog_content if column == "catalog_content" else df.catalog_content.map(lambda s: parse_catalog(s)["item_name"] or "")
+    Xtr, Xte = tfidf_matrix(text(tr), text(te), word_range=(1, 2), char_range=None, binary=True, min_df=1)
+    for q, qf, rf in [(Xtr, folds, folds), (Xte, None, None)]:
+        es, ei = sparse_topk(q, Xtr, 30, qf, rf)
+        ts, ti = sparse_topn(q, Xtr, 30, qf, rf, n_threads=1)
+        np.testing.assert_allclose(ts, es, atol=1e-6)                       # same similarity at every rank
+        pos = es > 0
+        assert pos.mean() > 0.3 and (ti[pos] == ei[pos]).all()              # same rows wherever the rows share an n-gram
+        np.testing.assert_array_equal(sparse_topn(q, Xtr, 30, qf, rf, n_threads=2)[1], ti)   # the thread count changes nothing
+        if qf is not None: assert (folds[ti] != folds[:, None]).all()       # never a row of the query's own fold
