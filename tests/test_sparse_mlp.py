@@ -134,7 +134,7 @@ def test_bad_input(tmp_path, real_run, real_dir):
 
 def test_neighbour_inputs_are_nested_on_real_rows(real_dir, tmp_path):
     "Noise prices on real rows: the nested neighbour inputs cannot predict them out of fold; the row's own price as an input can (control)."
-    from spam_llms import gbm
+    from spam_llms import knn
     tr, te = real_frames(real_dir); y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
     Xtr, Xte = smlp.sparse_inputs(tr, te, min_df=1)
     nbs = knn.stage_neighbours({"train": tr, "test": te}, folds, 20, use_knn=False, tfidf_knn=True, name_knn=True)
