@@ -122,6 +122,8 @@ class RunPaths:
     @property
     def embeddings(self): return self.root/"embeddings"
     @property
+    def neighbour_cache(self): "Searches shared by the stages (`knn.cached_neighbours`)."; return self.root/"cache"/"neighbours"
+    @property
     def nbs(self): return self.root/"nbs"
 
 # %% ../nbs/00a_core.ipynb #3587bc4f

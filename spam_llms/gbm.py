@@ -191,7 +191,7 @@ def lgbm_features(inp:dict, # from `load_inputs` (plus `with_catalog` for the TF
         Xtr, Xte = pd.concat([Xtr, ztr], axis=1), pd.concat([Xte, zte], axis=1)
     use_gpu = "auto" if p.device != "cpu" and resolve_device(p.device) != "cpu" else False
     nbs = stage_neighbours(inp, folds, 2 * max(ks), use_knn, p.tfidf_knn, tuple(p.spaces.split(",")), tfidf_char, p.tfidf_knn_max_df, p.name_knn, p.sparse_search,
-                           seconds=(secs := {}), kind=p.knn_index, use_gpu=use_gpu, seed=p.seed)
+                           seconds=(secs := {}), cache_dir=RunPaths(p.run_dir).neighbour_cache, kind=p.knn_index, use_gpu=use_gpu, seed=p.seed)
     unit = unit_inputs(tr, te) if p.unit_price_knn else None
     ff = (lambda k: fold_knn_features(nbs, y, folds, holdout=k, ks=ks, lam=p.lam, unit=unit)) if nbs else None
     return Xtr, Xte, cats, ff, list(nbs), secs

@@ -4,9 +4,10 @@
 
 # %% ../nbs/04a_knn.ipynb #451265f1
 from __future__ import annotations
-import os, time, warnings
+import hashlib, os, time, warnings
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # set before OpenMP loads: spinning threads crawl on a busy 2-core box
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 import numpy as np
 import pandas as pd
@@ -14,13 +15,15 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 import faiss
 from sklearn.feature_extraction.text import TfidfVectorizer
+from .core import atomic_path, stable_hash
 
 # %% auto #0
 __all__ = ['SPARSE_SEARCHES', 'l2_normalize', 'concat_spaces', 'KnnIndex', 'gpu_available', 'build_index', 'search',
            'OOFNeighbours', 'oof_neighbours', 'knn_price_features', 'sparse_l2_normalize', 'sparse_topk', 'sparse_topn',
            'sparse_oof_neighbours', 'weighted_median', 'knn_regress', 'knn_unit_price_features', 'parse_range',
            'tfidf_matrix', 'image_block', 'has_space', 'knn_spaces', 'search_spaces', 'fold_knn_features',
-           'text_column', 'tfidf_neighbours', 'stage_neighbours', 'unit_inputs', 'neighbour_space_names']
+           'text_column', 'digest', 'cached_neighbours', 'tfidf_neighbours', 'stage_neighbours', 'unit_inputs',
+           'neighbour_space_names']
 
 # %% ../nbs/04a_knn.ipynb #c3f922f3
 def l2_normalize(x, # (n, d) vectors
@@ -411,6 +414,27 @@ def text_column(df:pd.DataFrame) -> str:
         if c in df: return c
     raise ValueError("no text column: the frames need `catalog_content` (see `with_catalog`) or `text` for TF-IDF features")
 
+# %% ../nbs/04a_knn.ipynb #cc8cda59
+def digest(values, # texts, fold ids, anything pandas can hash row by row
+          ) -> str:
+    "SHA-1 of the values in order (pandas' stable row hashes): a cache key part for a column of documents."
+    h = pd.util.hash_pandas_object(pd.Series(np.asarray(values, dtype=object)), index=False).to_numpy()
+    return hashlib.sha1(h.tobytes()).hexdigest()
+
+# %% ../nbs/04a_knn.ipynb #606dab63
+def cached_neighbours(cache_dir, # folder of the cache (None: search without one)
+                      key:dict, # everything the result depends on (JSON-serialisable)
+                      search, # () -> OOFNeighbours, run on a miss
+                     ) -> OOFNeighbours:
+    "`search()`'s result, stored in `cache_dir` under a hash of `key` and read back by the next call with the same key."
+    if cache_dir is None: return search()
+    path = Path(cache_dir)/f"{stable_hash(key, 16)}.npz"
+    if path.exists():
+        with np.load(path) as z: return OOFNeighbours(*(z[f] if f in z.files else None for f in OOFNeighbours._fields))
+    nb = search()
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh: np.savez(fh, **{f: v for f, v in nb._asdict().items() if v is not None})
+    return nb
+
 # %% ../nbs/04a_knn.ipynb #81e321ec
 def tfidf_neighbours(train_text, test_text, # documents
                      folds, # (n,) fold column
@@ -419,10 +443,15 @@ def tfidf_neighbours(train_text, test_text, # documents
                      min_df:int=2, max_features:int=200_000, # vocabulary
                      max_df:float=1.0, # drop n-grams in more than this share of documents (speed at scale)
                      method:str="exact", # sparse search: "exact" (blocked products) or "topn" (sparse_dot_topn), see `knn.sparse_oof_neighbours`
+                     cache_dir=None, # `cached_neighbours` folder: a search already done with the same documents, folds and settings is read back
                     ) -> "knn.OOFNeighbours":
     "Out-of-fold neighbours in binary TF-IDF space (cosine): training rows see other folds, test rows all."
-    Xtr, Xte = tfidf_matrix(train_text, test_text, max_features, min_df, (1, 2), char_range, binary=True, max_df=max_df)
-    return sparse_oof_neighbours(Xtr, folds, k, query_vectors=Xte, method=method)
+    def search():
+        Xtr, Xte = tfidf_matrix(train_text, test_text, max_features, min_df, (1, 2), char_range, binary=True, max_df=max_df)
+        return sparse_oof_neighbours(Xtr, folds, k, query_vectors=Xte, method=method)
+    key = {"search": "tfidf_neighbours", "train": digest(train_text), "test": digest(test_text), "folds": digest(folds), "k": int(k),
+           "char_range": char_range, "min_df": min_df, "max_features": max_features, "max_df": max_df, "method": method}
+    return cached_neighbours(cache_dir, key, search)
 
 # %% ../nbs/04a_knn.ipynb #18c62dc0
 def stage_neighbours(inp:dict, # from `load_inputs` (plus `with_catalog` for raw text)
@@ -436,6 +465,7 @@ def stage_neighbours(inp:dict, # from `load_inputs` (plus `with_catalog` for raw
                      name_knn:bool=False, # the binary TF-IDF space of the item names alone (column `item_name`, see `with_catalog`)
                      sparse_search:str="exact", # search of the two TF-IDF spaces: exact | topn
                      seconds:dict|None=None, # if given, filled with each space's search seconds
+                     cache_dir=None, # `cached_neighbours` folder of the two TF-IDF spaces (the run's `neighbour_cache`: 04 and 04b share searches)
                      **index_kw, # `knn.build_index` options
                     ) -> dict:
     "Out-of-fold neighbours of every requested space: {name: knn.OOFNeighbours}."
@@ -445,11 +475,11 @@ def stage_neighbours(inp:dict, # from `load_inputs` (plus `with_catalog` for raw
         nbs = search_spaces(spaces, folds, k, **index_kw); seconds["embeddings"], t0 = round(time.time() - t0, 2), time.time()
     if tfidf_knn:
         col = text_column(inp["train"])
-        nbs["tfidf"] = tfidf_neighbours(inp["train"][col], inp["test"][col], folds, k, tfidf_char, max_df=tfidf_max_df, method=sparse_search)
+        nbs["tfidf"] = tfidf_neighbours(inp["train"][col], inp["test"][col], folds, k, tfidf_char, max_df=tfidf_max_df, method=sparse_search, cache_dir=cache_dir)
         seconds["tfidf"], t0 = round(time.time() - t0, 2), time.time()
     if name_knn:
         if not all("item_name" in inp[s] for s in ("train", "test")): raise ValueError("name_knn needs an `item_name` column in train and test: load them with gbm.with_catalog(..., item_name=True)")
-        nbs["name"] = tfidf_neighbours(inp["train"].item_name.fillna(""), inp["test"].item_name.fillna(""), folds, k, method=sparse_search)
+        nbs["name"] = tfidf_neighbours(inp["train"].item_name.fillna(""), inp["test"].item_name.fillna(""), folds, k, method=sparse_search, cache_dir=cache_dir)
         seconds["name"] = round(time.time() - t0, 2)
     return nbs
 

@@ -51,10 +51,11 @@ def knn_tfidf_cv(train_df:pd.DataFrame, # rows with text, `log_price`, `fold`
                  char_range=None, # char_wb range added to the word 1-2 grams (None: words only)
                  max_df:float=1.0, # document-frequency cap of the TF-IDF
                  method:str="exact", # sparse search: exact | topn
+                 cache_dir=None, # `knn.cached_neighbours` folder (the run's neighbour cache)
                 ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     "Weighted-median TF-IDF neighbour model: OOF table (other folds' neighbours only), test table, metrics."
     y, folds = train_df.log_price.to_numpy(float), train_df.fold.to_numpy()
-    nb = tfidf_neighbours(train_df[text_col], test_df[text_col], folds, k, char_range, max_df=max_df, method=method)
+    nb = tfidf_neighbours(train_df[text_col], test_df[text_col], folds, k, char_range, max_df=max_df, method=method, cache_dir=cache_dir)
     oof, test = knn_regress(nb.train_sim, nb.train_idx, y, k, power), knn_regress(nb.test_sim, nb.test_idx, y, k, power)
     oof = np.where(np.isnan(oof), np.array([np.median(y[folds != f]) for f in folds]), oof)  # no neighbour: the other folds' median
     test = np.where(np.isnan(test), np.median(y), test)
@@ -122,7 +123,8 @@ def run_knn_tfidf(p:PeersParams, # the stage's parameters (knn_tfidf_k, knn_tfid
                  ) -> dict:
     "The TF-IDF neighbour model on the run's folds; writes `{run_dir}/{out_name}/` and returns its metrics."
     t0 = time.time(); inp = with_catalog(load_inputs(p.run_dir, with_blocks=False), p.run_dir, p.data_dir)
-    oof, test, m = knn_tfidf_cv(inp["train"], inp["test"], "catalog_content", p.knn_tfidf_k, p.knn_tfidf_power, parse_range(p.tfidf_knn_char), p.tfidf_knn_max_df, p.sparse_search)
+    oof, test, m = knn_tfidf_cv(inp["train"], inp["test"], "catalog_content", p.knn_tfidf_k, p.knn_tfidf_power, parse_range(p.tfidf_knn_char), p.tfidf_knn_max_df, p.sparse_search,
+                              RunPaths(p.run_dir).neighbour_cache)
     return save_model_outputs(RunPaths(p.run_dir).stage(out_name), oof, test, m | {"seconds": round(time.time() - t0, 1)})
 
 # %% ../nbs/04c_peers.ipynb #4fd64347

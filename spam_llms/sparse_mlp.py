@@ -275,7 +275,7 @@ def run_sparse_mlp(p:SparseMlpParams, # the stage's parameters
     if p.knn_features:  # searched on first use only: a rerun whose units are all on disk skips the search
         names = tuple(p.knn_spaces.split(",")); unit = unit_inputs(tr, te)
         nbs = functools.cache(lambda: stage_neighbours(inp, folds, 2 * max(ks), True, True, names, tfidf_max_df=p.tfidf_knn_max_df, name_knn=True, sparse_search=p.sparse_search,
-                                                       seconds=knn_seconds, kind=p.knn_index, use_gpu="auto" if dev != "cpu" else False, seed=p.seed))
+                                                       seconds=knn_seconds, cache_dir=RunPaths(p.run_dir).neighbour_cache, kind=p.knn_index, use_gpu="auto" if dev != "cpu" else False, seed=p.seed))
         ff = lambda f: fold_knn_features(nbs(), y, folds, holdout=f, ks=ks, unit=unit)
         feat |= {"knn_spaces": neighbour_space_names(inp, True, True, names, True), "knn_ks": list(ks), "knn_index": p.knn_index, "tfidf_knn_max_df": p.tfidf_knn_max_df, "sparse_search": p.sparse_search}  # the names `stage_neighbours` gives, in its order
     key = stable_hash(feat | fit | {"seed": p.seed, "ids": stable_hash([tr.sample_id.tolist(), folds.tolist(), te.sample_id.tolist()]), "device": dev})

@@ -73,8 +73,8 @@ def test_gpu_inherits_full_real_and_default():
     plan = plan_chain(ROOT, "gpu", stages=ALL_STAGES); st = plan["stages"]
     assert plan["chain"] == ["default", "real", "full", "gpu"]
     full = plan_chain(ROOT, "full", stages=ALL_STAGES)["stages"]
-    for s in ("04_lgbm_baseline", "04b_sparse_mlp", "04c_peers"):  # gpu changes nothing in the CPU model stages
-        assert all(v == full[s][k] for k, v in st[s].items() if k not in ("run_dir", "profile")), s
+    for s in ("04_lgbm_baseline", "04b_sparse_mlp", "04c_peers"):  # gpu changes nothing in the CPU model stages but 04's spaces
+        assert all(v == full[s][k] for k, v in st[s].items() if k not in ("run_dir", "profile", "spaces")), s
     for k in ("sparse_search", "tfidf_knn_max_df", "knn_index"):
         assert st["04_lgbm_baseline"][k].source == "configs/full/04_lgbm_baseline.yaml", (k, st["04_lgbm_baseline"][k])
     assert st["04_lgbm_baseline"]["tfidf_knn"].value and st["04_lgbm_baseline"]["name_knn"].value and st["04c_peers"]["knn_tfidf"].value
@@ -95,6 +95,15 @@ def test_challenge_scale_profiles_run_no_exact_quadratic_search(profile):
         assert st[stage]["sparse_search"].value == "topn" and st[stage]["tfidf_knn_max_df"].value == 0.05, stage
     assert st["04_lgbm_baseline"]["knn_index"].value == st["04b_sparse_mlp"]["knn_index"].value == st["05_knn_refine"]["knn_index"].value == "ivf"
     assert [s for s in ("default", "real") if plan_chain(ROOT, s, stages=ALL_STAGES)["stages"]["04_lgbm_baseline"]["sparse_search"].value != "exact"] == []
+
+def test_full_sizes_for_two_cores_and_gpu_restores_them():
+    "full reads 160 px images, 48 tokens and the text embedding space only; gpu (which extends it) goes back to 224 px and every space."
+    full, gpu = (plan_chain(ROOT, p, stages=ALL_STAGES) for p in ("full", "gpu"))
+    assert (full["twin"]["image_size"].value, full["stages"]["02_embed"]["image_size"].value, full["stages"]["02_embed"]["max_tokens"].value) == (160, 160, 48)
+    assert full["stages"]["04_lgbm_baseline"]["spaces"].value == "text"
+    assert (gpu["twin"]["image_size"].value, gpu["stages"]["02_embed"]["image_size"].value, gpu["stages"]["02_embed"]["max_tokens"].value) == (224, 224, 128)
+    assert gpu["stages"]["04_lgbm_baseline"]["spaces"].value == plan_chain(ROOT, "real", stages=ALL_STAGES)["stages"]["04_lgbm_baseline"]["spaces"].value
+    assert "05_knn_refine" not in plan_chain(ROOT, "full")["stages"] and "05_knn_refine" in plan_chain(ROOT, "gpu")["stages"]
 
 def test_gpu_profile_resolves_the_cuda_settings(monkeypatch):
     "With --device cuda every torch stage gets cuda; the encoders run in bf16 (precision auto), the fine-tune trains every layer."
@@ -173,7 +182,7 @@ def test_set_bool_refuses_a_non_boolean(capsys, tmp_path, monkeypatch):
 def test_real_profile_skips_only_known_stages():
     skip = chain_values(CFG, "real", "common")["skip_stages"].value
     assert skip == ["03b_finetune"] and set(skip) <= set(ALL_STAGES)
-    assert chain_values(CFG, "full", "common")["skip_stages"].value == ["03b_finetune"]  # full leaves the CPU fine-tune out too
+    assert chain_values(CFG, "full", "common")["skip_stages"].value == ["03b_finetune", "05_knn_refine"]  # full: the CPU fine-tune and the refinement out
     assert chain_values(CFG, "gpu", "common")["skip_stages"].value == []  # the gpu profile runs it
 
 def test_tuned_overlays_are_valid_and_reach_their_stage(capsys, tmp_path, monkeypatch):
