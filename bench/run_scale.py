@@ -63,7 +63,8 @@ def embed_params(run_dir:Path) -> dict:
     "The recipe of the run's text block (precision, tokens, batch) from its embeddings manifest."
     try:
         man = json.loads((run_dir/"embeddings/manifest.json").read_text()); rec = man["blocks"]["text"]["recipe"]
-        return {"precision": rec.get("precision"), "max_tokens": rec.get("max_tokens"), "batch_size": man["report"]["text"]["train"].get("batch_size")}
+        return {"precision": rec.get("precision"), "max_tokens": rec.get("max_tokens"), "batch_size": man["report"]["text"]["train"].get("batch_size"),
+                "image_size": man["blocks"].get("image", {}).get("recipe", {}).get("image_size")}
     except Exception: return {}
 
 def embed_rows(label:str, r:dict) -> list:
@@ -79,7 +80,8 @@ def write_results(res:dict, profile:str, cmdline:str, path:Path, before:tuple|No
     old = path.read_text() if path.exists() else ""
     notes = old.split("\n## Notes", 1)[1] if "\n## Notes" in old else None
     L = [f"# Benchmark results", "", f"Produced by: `{cmdline}`  ", f"Machine: {machine()}  ", f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}  ",
-         f"Profile: `{profile}` (configs/{profile}/), synthetic twin with train = test rows, 224 px images, default offline encoders.", ""]
+         f"Profile: `{profile}` (configs/{profile}/), synthetic twin with train = test rows, {big['embed_params'].get('image_size')} px images, "
+         f"text at {big['embed_params'].get('max_tokens')} tokens, default offline encoders.", ""]
     L += [f"## Wall time and peak memory per stage ({sizes[-1]:,} + {sizes[-1]:,} rows)", "", "| stage | seconds | peak MB |", "|---|---:|---:|"]
     for s, t in big["seconds"].items(): L.append(f"| {s} | {t:,.1f} | {big['peak_mb'].get(s, float('nan')):,.0f} |")
     L += [f"| **total** | **{sum(big['seconds'].values()):,.1f}** ({sum(big['seconds'].values()) / 60:.1f} min) | |", ""]
