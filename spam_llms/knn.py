@@ -21,8 +21,8 @@ from .core import atomic_path, stable_hash
 __all__ = ['SPARSE_SEARCHES', 'l2_normalize', 'concat_spaces', 'KnnIndex', 'gpu_available', 'build_index', 'search',
            'OOFNeighbours', 'oof_neighbours', 'knn_price_features', 'sparse_l2_normalize', 'sparse_topk', 'sparse_topn',
            'sparse_oof_neighbours', 'weighted_median', 'knn_regress', 'knn_unit_price_features', 'parse_range',
-           'tfidf_matrix', 'image_block', 'has_space', 'knn_spaces', 'search_spaces', 'fold_knn_features',
-           'text_column', 'digest', 'cached_neighbours', 'tfidf_neighbours', 'stage_neighbours', 'unit_inputs',
+           'tfidf_matrix', 'image_block', 'has_space', 'knn_spaces', 'digest', 'array_digest', 'cached_neighbours',
+           'search_spaces', 'fold_knn_features', 'text_column', 'tfidf_neighbours', 'stage_neighbours', 'unit_inputs',
            'neighbour_space_names']
 
 # %% ../nbs/04a_knn.ipynb #c3f922f3
@@ -376,15 +376,46 @@ def knn_spaces(blocks_train:dict, blocks_test:dict, # {name: array} per split, a
             out[name] = (blocks_train[name], blocks_test[name], has_image_train if img else None, has_image_test if img else None)
     return out
 
+# %% ../nbs/04a_knn.ipynb #cc8cda59
+def digest(values, # texts, fold ids, anything pandas can hash row by row
+          ) -> str:
+    "SHA-1 of the values in order (pandas' stable row hashes): a cache key part for a column of documents."
+    h = pd.util.hash_pandas_object(pd.Series(np.asarray(values, dtype=object)), index=False).to_numpy()
+    return hashlib.sha1(h.tobytes()).hexdigest()
+
+def array_digest(a, # a numeric array, or None
+                ) -> str|None:
+    "SHA-1 of an array's dtype, shape and bytes (None stays None): a cache key part for vectors."
+    if a is None: return None
+    a = np.ascontiguousarray(a); return hashlib.sha1(f"{a.dtype}{a.shape}".encode() + a.tobytes()).hexdigest()
+
+# %% ../nbs/04a_knn.ipynb #606dab63
+def cached_neighbours(cache_dir, # folder of the cache (None: search without one)
+                      key:dict, # everything the result depends on (JSON-serialisable)
+                      search, # () -> OOFNeighbours, run on a miss
+                     ) -> OOFNeighbours:
+    "`search()`'s result, stored in `cache_dir` under a hash of `key` and read back by the next call with the same key."
+    if cache_dir is None: return search()
+    path = Path(cache_dir)/f"{stable_hash(key, 16)}.npz"
+    if path.exists():
+        with np.load(path) as z: return OOFNeighbours(*(z[f] if f in z.files else None for f in OOFNeighbours._fields))
+    nb = search()
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh: np.savez(fh, **{f: v for f, v in nb._asdict().items() if v is not None})
+    return nb
+
 # %% ../nbs/04a_knn.ipynb #e2b5b09f
 def search_spaces(spaces:dict, # from `knn_spaces`
                   folds, # (n,) fold column
                   k:int, # neighbours kept per row
+                  cache_dir=None, # `cached_neighbours` folder: a space already searched with the same vectors, folds and settings is read back
                   **index_kw, # `knn.build_index` options (kind, use_gpu, nprobe, ...)
                  ) -> dict:
     "Out-of-fold neighbours in every space: {name: knn.OOFNeighbours}."
-    return {name: oof_neighbours(xtr, folds, k, query_vectors=xte, train_mask=mtr, query_mask=mte, **index_kw)
-            for name, (xtr, xte, mtr, mte) in tqdm(spaces.items(), desc="knn spaces", leave=False)}
+    def one(xtr, xte, mtr, mte):
+        key = {"search": "oof_neighbours", "vectors": array_digest(xtr), "queries": array_digest(xte), "train_mask": array_digest(mtr),
+               "query_mask": array_digest(mte), "folds": digest(folds), "k": int(k), "index": index_kw}
+        return cached_neighbours(cache_dir, key, lambda: oof_neighbours(xtr, folds, k, query_vectors=xte, train_mask=mtr, query_mask=mte, **index_kw))
+    return {name: one(*sp) for name, sp in tqdm(spaces.items(), desc="knn spaces", leave=False)}
 
 # %% ../nbs/04a_knn.ipynb #16f9d79f
 def fold_knn_features(neighbours:dict, # from `search_spaces`
@@ -413,27 +444,6 @@ def text_column(df:pd.DataFrame) -> str:
     for c in ("catalog_content", "text"):
         if c in df: return c
     raise ValueError("no text column: the frames need `catalog_content` (see `with_catalog`) or `text` for TF-IDF features")
-
-# %% ../nbs/04a_knn.ipynb #cc8cda59
-def digest(values, # texts, fold ids, anything pandas can hash row by row
-          ) -> str:
-    "SHA-1 of the values in order (pandas' stable row hashes): a cache key part for a column of documents."
-    h = pd.util.hash_pandas_object(pd.Series(np.asarray(values, dtype=object)), index=False).to_numpy()
-    return hashlib.sha1(h.tobytes()).hexdigest()
-
-# %% ../nbs/04a_knn.ipynb #606dab63
-def cached_neighbours(cache_dir, # folder of the cache (None: search without one)
-                      key:dict, # everything the result depends on (JSON-serialisable)
-                      search, # () -> OOFNeighbours, run on a miss
-                     ) -> OOFNeighbours:
-    "`search()`'s result, stored in `cache_dir` under a hash of `key` and read back by the next call with the same key."
-    if cache_dir is None: return search()
-    path = Path(cache_dir)/f"{stable_hash(key, 16)}.npz"
-    if path.exists():
-        with np.load(path) as z: return OOFNeighbours(*(z[f] if f in z.files else None for f in OOFNeighbours._fields))
-    nb = search()
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh: np.savez(fh, **{f: v for f, v in nb._asdict().items() if v is not None})
-    return nb
 
 # %% ../nbs/04a_knn.ipynb #81e321ec
 def tfidf_neighbours(train_text, test_text, # documents
@@ -465,14 +475,14 @@ def stage_neighbours(inp:dict, # from `load_inputs` (plus `with_catalog` for raw
                      name_knn:bool=False, # the binary TF-IDF space of the item names alone (column `item_name`, see `with_catalog`)
                      sparse_search:str="exact", # search of the two TF-IDF spaces: exact | topn
                      seconds:dict|None=None, # if given, filled with each space's search seconds
-                     cache_dir=None, # `cached_neighbours` folder of the two TF-IDF spaces (the run's `neighbour_cache`: 04 and 04b share searches)
+                     cache_dir=None, # `cached_neighbours` folder (the run's `RunPaths.neighbour_cache`: 04, 04b and 04c share searches)
                      **index_kw, # `knn.build_index` options
                     ) -> dict:
     "Out-of-fold neighbours of every requested space: {name: knn.OOFNeighbours}."
     nbs, seconds, t0 = {}, {} if seconds is None else seconds, time.time()
     if use_knn:
         spaces = knn_spaces(inp["blocks_train"], inp["blocks_test"], inp["has_image_train"], inp["has_image_test"], knn_space_names)
-        nbs = search_spaces(spaces, folds, k, **index_kw); seconds["embeddings"], t0 = round(time.time() - t0, 2), time.time()
+        nbs = search_spaces(spaces, folds, k, cache_dir, **index_kw); seconds["embeddings"], t0 = round(time.time() - t0, 2), time.time()
     if tfidf_knn:
         col = text_column(inp["train"])
         nbs["tfidf"] = tfidf_neighbours(inp["train"][col], inp["test"][col], folds, k, tfidf_char, max_df=tfidf_max_df, method=sparse_search, cache_dir=cache_dir)
