@@ -181,6 +181,7 @@ def build_base_features(inp:dict, # from `load_inputs`
 def lgbm_features(inp:dict, # from `load_inputs` (plus `with_catalog` for the TF-IDF spaces)
                   p:LgbmParams, # svd_dims, tfidf_svd, spaces, ks, lam, knn_index, and the tfidf_knn / name_knn / unit_price_knn switches
                   use_knn:bool=True, # the embedding neighbour spaces
+                  cache_dir=None, # `knn.cached_neighbours` folder (`run_lgbm` gives the run's neighbour cache; None searches afresh)
                  ) -> tuple:
     "One LightGBM model's inputs: (X_train, X_test, categorical columns, fold-wise neighbour features or None, neighbour spaces, search seconds)."
     tr, te = inp["train"], inp["test"]; y, folds = tr.log_price.to_numpy(float), tr.fold.to_numpy()
@@ -191,7 +192,7 @@ def lgbm_features(inp:dict, # from `load_inputs` (plus `with_catalog` for the TF
         Xtr, Xte = pd.concat([Xtr, ztr], axis=1), pd.concat([Xte, zte], axis=1)
     use_gpu = "auto" if p.device != "cpu" and resolve_device(p.device) != "cpu" else False
     nbs = stage_neighbours(inp, folds, 2 * max(ks), use_knn, p.tfidf_knn, tuple(p.spaces.split(",")), tfidf_char, p.tfidf_knn_max_df, p.name_knn, p.sparse_search,
-                           seconds=(secs := {}), cache_dir=RunPaths(p.run_dir).neighbour_cache, kind=p.knn_index, use_gpu=use_gpu, seed=p.seed)
+                           seconds=(secs := {}), cache_dir=cache_dir, kind=p.knn_index, use_gpu=use_gpu, seed=p.seed)
     unit = unit_inputs(tr, te) if p.unit_price_knn else None
     ff = (lambda k: fold_knn_features(nbs, y, folds, holdout=k, ks=ks, lam=p.lam, unit=unit)) if nbs else None
     return Xtr, Xte, cats, ff, list(nbs), secs
@@ -214,12 +215,13 @@ def fit_lgbm_stage(inp:dict, # from `load_inputs`
                    use_knn:bool=True, # the embedding neighbour spaces (the TF-IDF / item-name ones follow p.tfidf_knn / p.name_knn)
                    params:dict|None=None, # LightGBM parameters (default: `lgbm_params` from p)
                    on_fold=None, # optional on_fold(fold, valid_smape), after each fold of each seed
+                   cache_dir=None, # `knn.cached_neighbours` folder of the neighbour searches (None: search afresh)
                   ) -> tuple[dict, pd.Series]:
     "Train the fold models on loaded inputs, write predictions, models and metrics; returns (metrics, importance)."
     t0, tr, te = time.time(), inp["train"], inp["test"]; y, folds = tr.log_price.to_numpy(float), tr.fold.to_numpy()
     params = params or lgbm_params(p.objective, p.seed, p.n_threads, p.huber_delta, learning_rate=p.learning_rate, num_leaves=p.num_leaves,
                                    min_data_in_leaf=p.min_data_in_leaf)
-    Xtr, Xte, cats, ff, spaces, knn_seconds = lgbm_features(inp, p, use_knn)
+    Xtr, Xte, cats, ff, spaces, knn_seconds = lgbm_features(inp, p, use_knn, cache_dir)
     oof, test, scores, runs = cv_lgbm_seeds(Xtr, Xte, y, folds, params, p.lgbm_seeds, cat_cols=cats, fold_features=ff,
                                             num_boost_round=p.num_boost_round, early_stopping=p.early_stopping, on_fold=on_fold)
     imp = save_boosters(runs, folds, out_dir)
@@ -241,7 +243,7 @@ def run_lgbm(p:LgbmParams, # the stage's parameters
     if not use_knn: p = p.but(tfidf_knn=False, name_knn=False, unit_price_knn=False)
     inp = load_inputs(p.run_dir, with_blocks=True)
     if p.tfidf_knn or p.name_knn or p.tfidf_svd > 0: inp = with_catalog(inp, p.run_dir, p.data_dir, item_name=p.name_knn)
-    m, imp = fit_lgbm_stage(inp, RunPaths(p.run_dir).stage(out_name), p, use_knn, on_fold=on_fold)
+    m, imp = fit_lgbm_stage(inp, RunPaths(p.run_dir).stage(out_name), p, use_knn, on_fold=on_fold, cache_dir=RunPaths(p.run_dir).neighbour_cache)
     plot_importance(imp, RunPaths(p.run_dir).figures/f"{out_name}_importance.png", title=f"{out_name}: gain importance (mean of folds)")
     return m
 

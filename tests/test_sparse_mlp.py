@@ -159,3 +159,21 @@ def test_stage_with_neighbour_inputs_on_real_rows(tmp_path, real_run, monkeypatc
     assert again["unit_key"] == m["unit_key"] and again["units_reused"] == again["n_seeds"] * len(m["fold_smape"])
     shutil.rmtree(tmp_path/"sparse_mlp"/"units"/m["unit_key"])  # with a unit missing it must search, and says so
     with pytest.raises(AssertionError, match="searched"): run(tmp_path, real_run, knn_features=True, knn_ks="5,10")
+
+
+def test_stages_share_the_runs_neighbour_searches(tmp_path, real_run, monkeypatch):
+    "04 searches once; 04b on the same run reads 04's searches from the run's neighbour cache, and learns what it learns from its own."
+    from spam_llms import gbm, knn
+    fresh = run(tmp_path/"own", real_run, knn_features=True, knn_ks="5,10")  # 04b alone: its own searches
+    p = gbm.LgbmParams.smoke(run_dir=str(tmp_path/"run"), data_dir=str(real_run), spaces="text", ks="5,10", tfidf_knn=True, name_knn=True,
+                             unit_price_knn=False, num_boost_round=50, lgbm_seeds=1)
+    ensure_upstream(p.run_dir, needs=["preprocessed", "embeddings"], data_dir=p.data_dir, n_train=p.n_train, n_test=p.n_test, seed=p.seed)
+    gbm.run_lgbm(p)
+    cache = RunPaths(tmp_path/"run").neighbour_cache
+    assert len(list(cache.glob("*.npz"))) == 3  # the text embedding, TF-IDF and item-name spaces
+    def no_search(*a, **k): raise AssertionError("searched although the run's cache holds this search")
+    monkeypatch.setattr(knn, "oof_neighbours", no_search); monkeypatch.setattr(knn, "sparse_oof_neighbours", no_search)
+    shared = run(tmp_path/"run", real_run, knn_features=True, knn_ks="5,10")
+    assert shared["knn_spaces"] == fresh["knn_spaces"] == ["text", "tfidf", "name"] and len(list(cache.glob("*.npz"))) == 3
+    pd.testing.assert_frame_equal(preds(tmp_path/"run")[0], preds(tmp_path/"own")[0])
+    pd.testing.assert_frame_equal(preds(tmp_path/"run")[1], preds(tmp_path/"own")[1])
