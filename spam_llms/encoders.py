@@ -5,6 +5,8 @@
 # %% ../nbs/02a_encoders.ipynb #fdc0f656
 from __future__ import annotations
 import contextlib, io, json, warnings
+try: import fcntl  # POSIX locks; where missing, concurrent first quantizations are not serialised
+except ImportError: fcntl = None
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
@@ -142,10 +144,14 @@ def quantize_int8(src, # an fp32 .onnx file
     "Dynamic int8 copy of an ONNX model (see INT8_SCHEME), written once, atomically."
     from onnxruntime.quantization import quantize_dynamic, QuantType
     src = Path(src); dst = Path(dst or src.with_name(f"{src.stem}-int8-{stable_hash(INT8_SCHEME, 6)}.onnx"))
-    if not dst.exists():  # 7-bit weights (reduce_range): on AVX2 CPUs without VNNI, 8-bit u8*s8 pairs saturate int16 sums (toy FFN cosine 0.96 vs 0.9999)
+    if dst.exists(): return dst
+    with open(dst.with_name(dst.name + ".lock"), "w") as lk:  # two processes quantizing one model share ORT's '<src>-inferred.onnx' scratch file
+        if fcntl is not None: fcntl.flock(lk, fcntl.LOCK_EX)
+        if dst.exists(): return dst
+        # 7-bit weights (reduce_range): on AVX2 CPUs without VNNI, 8-bit u8*s8 pairs saturate int16 sums (toy FFN cosine 0.96 vs 0.9999)
         with atomic_path(dst) as t, quiet(), contextlib.redirect_stderr(io.StringIO()):
-            quantize_dynamic(str(src), str(t), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True, op_types_to_quantize=["MatMul"],
-                             nodes_to_exclude=activation_fed_matmuls(src), extra_options={"DefaultTensorType": 1})  # 1 = float
+                quantize_dynamic(str(src), str(t), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True, op_types_to_quantize=["MatMul"],
+                                 nodes_to_exclude=activation_fed_matmuls(src), extra_options={"DefaultTensorType": 1})  # 1 = float
     return dst
 
 # %% ../nbs/02a_encoders.ipynb #15df963e

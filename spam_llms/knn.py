@@ -475,14 +475,14 @@ def stage_neighbours(inp:dict, # from `load_inputs` (plus `with_catalog` for raw
                      name_knn:bool=False, # the binary TF-IDF space of the item names alone (column `item_name`, see `with_catalog`)
                      sparse_search:str="exact", # search of the two TF-IDF spaces: exact | topn
                      seconds:dict|None=None, # if given, filled with each space's search seconds
-                     cache_dir=None, # `cached_neighbours` folder (the run's `RunPaths.neighbour_cache`: 04, 04b and 04c share searches)
+                     cache_dir=None, # `cached_neighbours` folder of the two TF-IDF spaces (the run's `RunPaths.neighbour_cache`: 04, 04b and 04c share them)
                      **index_kw, # `knn.build_index` options
                     ) -> dict:
     "Out-of-fold neighbours of every requested space: {name: knn.OOFNeighbours}."
     nbs, seconds, t0 = {}, {} if seconds is None else seconds, time.time()
     if use_knn:
         spaces = knn_spaces(inp["blocks_train"], inp["blocks_test"], inp["has_image_train"], inp["has_image_test"], knn_space_names)
-        nbs = search_spaces(spaces, folds, k, cache_dir, **index_kw); seconds["embeddings"], t0 = round(time.time() - t0, 2), time.time()
+        nbs = search_spaces(spaces, folds, k, **index_kw)  # not cached: see below; seconds["embeddings"], t0 = round(time.time() - t0, 2), time.time()
     if tfidf_knn:
         col = text_column(inp["train"])
         nbs["tfidf"] = tfidf_neighbours(inp["train"][col], inp["test"][col], folds, k, tfidf_char, max_df=tfidf_max_df, method=sparse_search, cache_dir=cache_dir)

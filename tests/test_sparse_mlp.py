@@ -162,7 +162,7 @@ def test_stage_with_neighbour_inputs_on_real_rows(tmp_path, real_run, monkeypatc
 
 
 def test_stages_share_the_runs_neighbour_searches(tmp_path, real_run, monkeypatch):
-    "04 searches once; 04b on the same run reads 04's searches from the run's neighbour cache, and learns what it learns from its own."
+    "04 searches the TF-IDF spaces once; 04b on the same run reads them from the run's neighbour cache, and learns what it learns from its own."
     from spam_llms import gbm, knn
     fresh = run(tmp_path/"own", real_run, knn_features=True, knn_ks="5,10")  # 04b alone: its own searches
     p = gbm.LgbmParams.smoke(run_dir=str(tmp_path/"run"), data_dir=str(real_run), spaces="text", ks="5,10", tfidf_knn=True, name_knn=True,
@@ -170,10 +170,10 @@ def test_stages_share_the_runs_neighbour_searches(tmp_path, real_run, monkeypatc
     ensure_upstream(p.run_dir, needs=["preprocessed", "embeddings"], data_dir=p.data_dir, n_train=p.n_train, n_test=p.n_test, seed=p.seed)
     gbm.run_lgbm(p)
     cache = RunPaths(tmp_path/"run").neighbour_cache
-    assert len(list(cache.glob("*.npz"))) == 3  # the text embedding, TF-IDF and item-name spaces
+    assert len(list(cache.glob("*.npz"))) == 2  # the TF-IDF and item-name spaces (embedding spaces are searched by each stage)
     def no_search(*a, **k): raise AssertionError("searched although the run's cache holds this search")
-    monkeypatch.setattr(knn, "oof_neighbours", no_search); monkeypatch.setattr(knn, "sparse_oof_neighbours", no_search)
+    monkeypatch.setattr(knn, "sparse_oof_neighbours", no_search)
     shared = run(tmp_path/"run", real_run, knn_features=True, knn_ks="5,10")
-    assert shared["knn_spaces"] == fresh["knn_spaces"] == ["text", "tfidf", "name"] and len(list(cache.glob("*.npz"))) == 3
+    assert shared["knn_spaces"] == fresh["knn_spaces"] == ["text", "tfidf", "name"] and len(list(cache.glob("*.npz"))) == 2
     pd.testing.assert_frame_equal(preds(tmp_path/"run")[0], preds(tmp_path/"own")[0])
     pd.testing.assert_frame_equal(preds(tmp_path/"run")[1], preds(tmp_path/"own")[1])
