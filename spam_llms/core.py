@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['smape', 'smape_log', 'seed_everything', 'resolve_device', 'torch_threads', 'atomic_path', 'save_json', 'load_json',
-           'save_parquet', 'RunPaths', 'save_preds', 'load_preds', 'stable_hash']
+__all__ = ['smape', 'smape_log', 'seed_everything', 'resolve_device', 'torch_threads', 'atomic_path', 'file_lock', 'save_json',
+           'load_json', 'save_parquet', 'RunPaths', 'save_preds', 'load_preds', 'stable_hash']
 
 # %% ../nbs/00a_core.ipynb #cf14c877
 def smape(y_true, # true prices
@@ -79,6 +79,19 @@ def atomic_path(path, # final destination
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.unlink(tmp)
+
+# %% ../nbs/00a_core.ipynb #8a133a26
+@contextlib.contextmanager
+def file_lock(path, # the lock file (created with its folder)
+             ):
+    "An exclusive lock on `path` (POSIX flock; a no-op where fcntl is missing); released even on kill -9."
+    try: import fcntl
+    except ImportError: yield; return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try: yield
+        finally: fcntl.flock(f, fcntl.LOCK_UN)
 
 # %% ../nbs/00a_core.ipynb #198e8eae
 def save_json(obj, # JSON-serialisable object

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
-from .core import atomic_path, load_json, save_json, stable_hash
+from .core import atomic_path, file_lock, load_json, save_json, stable_hash
 from .encoders import Encoder, safe_name
 
 # %% auto #0
@@ -79,18 +79,6 @@ def prefetch(fn, # job -> result, run in worker threads
             if len(q) > ahead: yield q.popleft().result()
         while q: yield q.popleft().result()
     finally: ex.shutdown(wait=True, cancel_futures=True)
-
-# %% ../nbs/02b_embed_cache.ipynb #8b913bf7
-@contextlib.contextmanager
-def _lock(path):
-    "An exclusive lock on `path` (POSIX flock; a no-op where fcntl is missing); released even on kill -9."
-    try: import fcntl
-    except ImportError: yield; return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try: yield
-        finally: fcntl.flock(f, fcntl.LOCK_UN)
 
 # %% ../nbs/02b_embed_cache.ipynb #b0067b2c
 def save_npy(arr, # the array
@@ -183,7 +171,7 @@ def embed_splits(enc:Encoder, # the block's encoder
     out, todo, done_file = [None] * len(splits), [], lambda s: Path(s["entry"])/f"{s['split']}.npy"
     with contextlib.ExitStack() as locks:
         for i, s in enumerate(splits):  # locks in the given order: two processes never wait on each other crosswise
-            if not done_file(s).exists(): locks.enter_context(_lock(Path(s["entry"])/f".{s['split']}.lock"))
+            if not done_file(s).exists(): locks.enter_context(file_lock(Path(s["entry"])/f".{s['split']}.lock"))
             if done_file(s).exists(): out[i] = {**load_json(Path(s["entry"])/f"{s['split']}_report.json"), "cached": True}
             else: todo.append(i)
         if not todo: return out

@@ -5,12 +5,10 @@
 # %% ../nbs/02a_encoders.ipynb #fdc0f656
 from __future__ import annotations
 import contextlib, io, json, warnings
-try: import fcntl  # POSIX locks; where missing, concurrent first quantizations are not serialised
-except ImportError: fcntl = None
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
-from .core import atomic_path, resolve_device, stable_hash
+from .core import atomic_path, file_lock, resolve_device, stable_hash
 from .data import open_image
 
 # %% auto #0
@@ -145,8 +143,7 @@ def quantize_int8(src, # an fp32 .onnx file
     from onnxruntime.quantization import quantize_dynamic, QuantType
     src = Path(src); dst = Path(dst or src.with_name(f"{src.stem}-int8-{stable_hash(INT8_SCHEME, 6)}.onnx"))
     if dst.exists(): return dst
-    with open(dst.with_name(dst.name + ".lock"), "w") as lk:  # two processes quantizing one model share ORT's '<src>-inferred.onnx' scratch file
-        if fcntl is not None: fcntl.flock(lk, fcntl.LOCK_EX)
+    with file_lock(dst.with_name(dst.name + ".lock")):  # two processes quantizing one model share ORT's '<src>-inferred.onnx' scratch file
         if dst.exists(): return dst
         # 7-bit weights (reduce_range): on AVX2 CPUs without VNNI, 8-bit u8*s8 pairs saturate int16 sums (toy FFN cosine 0.96 vs 0.9999)
         with atomic_path(dst) as t, quiet(), contextlib.redirect_stderr(io.StringIO()):

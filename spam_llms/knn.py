@@ -21,8 +21,8 @@ from .core import atomic_path, stable_hash
 __all__ = ['SPARSE_SEARCHES', 'l2_normalize', 'concat_spaces', 'KnnIndex', 'gpu_available', 'build_index', 'search',
            'OOFNeighbours', 'oof_neighbours', 'knn_price_features', 'sparse_l2_normalize', 'sparse_topk', 'sparse_topn',
            'sparse_oof_neighbours', 'weighted_median', 'knn_regress', 'knn_unit_price_features', 'parse_range',
-           'tfidf_matrix', 'image_block', 'has_space', 'knn_spaces', 'digest', 'array_digest', 'cached_neighbours',
-           'search_spaces', 'fold_knn_features', 'text_column', 'tfidf_neighbours', 'stage_neighbours', 'unit_inputs',
+           'tfidf_matrix', 'image_block', 'has_space', 'knn_spaces', 'digest', 'cached_neighbours', 'search_spaces',
+           'fold_knn_features', 'text_column', 'tfidf_neighbours', 'stage_neighbours', 'unit_inputs',
            'neighbour_space_names']
 
 # %% ../nbs/04a_knn.ipynb #c3f922f3
@@ -383,12 +383,6 @@ def digest(values, # texts, fold ids, anything pandas can hash row by row
     h = pd.util.hash_pandas_object(pd.Series(np.asarray(values, dtype=object)), index=False).to_numpy()
     return hashlib.sha1(h.tobytes()).hexdigest()
 
-def array_digest(a, # a numeric array, or None
-                ) -> str|None:
-    "SHA-1 of an array's dtype, shape and bytes (None stays None): a cache key part for vectors."
-    if a is None: return None
-    a = np.ascontiguousarray(a); return hashlib.sha1(f"{a.dtype}{a.shape}".encode() + a.tobytes()).hexdigest()
-
 # %% ../nbs/04a_knn.ipynb #606dab63
 def cached_neighbours(cache_dir, # folder of the cache (None: search without one)
                       key:dict, # everything the result depends on (JSON-serialisable)
@@ -407,15 +401,11 @@ def cached_neighbours(cache_dir, # folder of the cache (None: search without one
 def search_spaces(spaces:dict, # from `knn_spaces`
                   folds, # (n,) fold column
                   k:int, # neighbours kept per row
-                  cache_dir=None, # `cached_neighbours` folder: a space already searched with the same vectors, folds and settings is read back
                   **index_kw, # `knn.build_index` options (kind, use_gpu, nprobe, ...)
                  ) -> dict:
     "Out-of-fold neighbours in every space: {name: knn.OOFNeighbours}."
-    def one(xtr, xte, mtr, mte):
-        key = {"search": "oof_neighbours", "vectors": array_digest(xtr), "queries": array_digest(xte), "train_mask": array_digest(mtr),
-               "query_mask": array_digest(mte), "folds": digest(folds), "k": int(k), "index": index_kw}
-        return cached_neighbours(cache_dir, key, lambda: oof_neighbours(xtr, folds, k, query_vectors=xte, train_mask=mtr, query_mask=mte, **index_kw))
-    return {name: one(*sp) for name, sp in tqdm(spaces.items(), desc="knn spaces", leave=False)}
+    return {name: oof_neighbours(xtr, folds, k, query_vectors=xte, train_mask=mtr, query_mask=mte, **index_kw)
+            for name, (xtr, xte, mtr, mte) in tqdm(spaces.items(), desc="knn spaces", leave=False)}
 
 # %% ../nbs/04a_knn.ipynb #16f9d79f
 def fold_knn_features(neighbours:dict, # from `search_spaces`
@@ -459,6 +449,7 @@ def tfidf_neighbours(train_text, test_text, # documents
     def search():
         Xtr, Xte = tfidf_matrix(train_text, test_text, max_features, min_df, (1, 2), char_range, binary=True, max_df=max_df)
         return sparse_oof_neighbours(Xtr, folds, k, query_vectors=Xte, method=method)
+    if cache_dir is None: return search()  # no key to hash
     key = {"search": "tfidf_neighbours", "train": digest(train_text), "test": digest(test_text), "folds": digest(folds), "k": int(k),
            "char_range": char_range, "min_df": min_df, "max_features": max_features, "max_df": max_df, "method": method}
     return cached_neighbours(cache_dir, key, search)
@@ -482,7 +473,7 @@ def stage_neighbours(inp:dict, # from `load_inputs` (plus `with_catalog` for raw
     nbs, seconds, t0 = {}, {} if seconds is None else seconds, time.time()
     if use_knn:
         spaces = knn_spaces(inp["blocks_train"], inp["blocks_test"], inp["has_image_train"], inp["has_image_test"], knn_space_names)
-        nbs = search_spaces(spaces, folds, k, **index_kw)  # not cached: see below; seconds["embeddings"], t0 = round(time.time() - t0, 2), time.time()
+        nbs = search_spaces(spaces, folds, k, **index_kw); seconds["embeddings"], t0 = round(time.time() - t0, 2), time.time()  # not cached (see above)
     if tfidf_knn:
         col = text_column(inp["train"])
         nbs["tfidf"] = tfidf_neighbours(inp["train"][col], inp["test"][col], folds, k, tfidf_char, max_df=tfidf_max_df, method=sparse_search, cache_dir=cache_dir)
