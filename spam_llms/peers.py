@@ -17,10 +17,15 @@ from .knn import parse_range, tfidf_matrix, tfidf_neighbours, knn_regress
 from .gbm import lgbm_params, cv_lgbm, tfidf_svd_features
 
 # %% auto #0
-__all__ = ['PEER_SVD_RECIPE', 'tfidf_ridge_cv', 'knn_tfidf_cv', 'svd_lgbm_cv', 'PeersParams', 'run_tfidf', 'run_knn_tfidf',
-           'run_peer_svd_lgbm', 'run_peers_stage']
+__all__ = ['RIDGE_SOLVERS', 'PEER_SVD_RECIPE', 'tfidf_ridge_cv', 'knn_tfidf_cv', 'svd_lgbm_cv', 'PeersParams', 'run_tfidf',
+           'run_knn_tfidf', 'run_peer_svd_lgbm', 'run_peers_stage']
 
 # %% ../nbs/04c_peers.ipynb #da5d38a4
+RIDGE_SOLVERS = {  # the TF-IDF peer's Ridge solvers, each with its stopping rule
+    "sag": lambda seed: dict(solver="sag", max_iter=2000, tol=1e-4, random_state=seed),
+    "lsqr": lambda seed: dict(solver="lsqr", tol=1e-4),  # 1.7x faster than sag at 60k x 229k (same fold SMAPE to 0.001)
+    "sparse_cg": lambda seed: dict(solver="sparse_cg", tol=1e-4)}
+
 def tfidf_ridge_cv(train_df:pd.DataFrame, # rows with text, `log_price`, `fold`
                    test_df:pd.DataFrame, # rows with text
                    text_col:str="catalog_content", # the document column
@@ -29,17 +34,19 @@ def tfidf_ridge_cv(train_df:pd.DataFrame, # rows with text, `log_price`, `fold`
                    min_df:int=2, # minimum document frequency
                    char_range=(2, 5), # char_wb n-gram range (None: words only)
                    seed:int=42, # solver seed
+                   solver:str="sag", # Ridge solver: sag (seeded) | lsqr | sparse_cg (see `RIDGE_SOLVERS`)
                    on_fold=None, # optional on_fold(fold, valid_smape), see `cv_predict`
                   ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     "Cross-validated TF-IDF + Ridge on log1p price: OOF table, test table, metrics."
+    if solver not in RIDGE_SOLVERS: raise ValueError(f"tfidf_ridge_cv: solver {solver!r} is not one of {sorted(RIDGE_SOLVERS)} (PeersParams.tfidf_solver)")
     Xtr, Xte = tfidf_matrix(train_df[text_col], test_df[text_col], max_features, min_df, char_range=char_range)
     y, folds = train_df.log_price.to_numpy(float), train_df.fold.to_numpy()
     def fit(k, tr, va):
-        m = Ridge(alpha=alpha, solver="sag", max_iter=2000, tol=1e-4, random_state=seed).fit(Xtr[tr], y[tr])
+        m = Ridge(alpha=alpha, **RIDGE_SOLVERS[solver](seed)).fit(Xtr[tr], y[tr])
         return m.predict(Xtr[va]), m.predict(Xte)
     oof, test, scores = cv_predict(fit, y, folds, len(test_df), desc="tfidf folds", on_fold=on_fold)
     return (pd.DataFrame({"sample_id": train_df.sample_id, "pred": oof, "fold": folds}), pd.DataFrame({"sample_id": test_df.sample_id, "pred": test}),
-            {"oof_smape": smape_log(y, oof), "fold_smape": scores, "n_features": Xtr.shape[1], "alpha": alpha, "text_col": text_col,
+            {"oof_smape": smape_log(y, oof), "fold_smape": scores, "n_features": Xtr.shape[1], "alpha": alpha, "solver": solver, "text_col": text_col,
              "recipe": f"word(1-2)+char_wb{parse_range(char_range)} TF-IDF -> Ridge(alpha {alpha}) on log1p"})
 
 # %% ../nbs/04c_peers.ipynb #0bde6433
@@ -91,6 +98,7 @@ class PeersParams(RunParams):
     tfidf_alpha: float # Ridge strength of the TF-IDF peer
     tfidf_max_features: int # TF-IDF vocabulary cap per analyzer
     tfidf_char: str # char_wb n-gram range lo,hi of the TF-IDF peer
+    tfidf_solver: str # Ridge solver of the TF-IDF peer: sag | lsqr | sparse_cg
     knn_tfidf: bool # train the TF-IDF neighbour model (model knn_tfidf)
     knn_tfidf_k: int # neighbours in its weighted median
     knn_tfidf_power: float # its weights: cosine to this power
@@ -106,7 +114,7 @@ class PeersParams(RunParams):
     early_stopping: int # patience on the fold's validation part
 
 # %% ../nbs/04c_peers.ipynb #716bc7a7
-def run_tfidf(p:PeersParams, # the stage's parameters (tfidf_alpha, tfidf_max_features, tfidf_char)
+def run_tfidf(p:PeersParams, # the stage's parameters (tfidf_alpha, tfidf_max_features, tfidf_char, tfidf_solver)
               out_name:str="tfidf", # model folder in the run
               text_col:str="catalog_content", # "catalog_content" (raw CSV text) or a preprocessed column such as "text"
               on_fold=None, # optional on_fold(fold, valid_smape), see `cv_predict`
@@ -115,7 +123,7 @@ def run_tfidf(p:PeersParams, # the stage's parameters (tfidf_alpha, tfidf_max_fe
     t0 = time.time(); inp = load_inputs(p.run_dir, with_blocks=False)
     if text_col == "catalog_content": inp = with_catalog(inp, p.run_dir, p.data_dir)
     oof, test, m = tfidf_ridge_cv(inp["train"], inp["test"], text_col, alpha=p.tfidf_alpha, max_features=p.tfidf_max_features,
-                                  char_range=parse_range(p.tfidf_char), seed=p.seed, on_fold=on_fold)
+                                  char_range=parse_range(p.tfidf_char), seed=p.seed, solver=p.tfidf_solver, on_fold=on_fold)
     return save_model_outputs(RunPaths(p.run_dir).stage(out_name), oof, test, m | {"seconds": round(time.time() - t0, 1)})
 
 # %% ../nbs/04c_peers.ipynb #03f4a43d

@@ -97,9 +97,9 @@ def test_challenge_scale_profiles_run_no_exact_quadratic_search(profile):
     assert [s for s in ("default", "real") if plan_chain(ROOT, s, stages=ALL_STAGES)["stages"]["04_lgbm_baseline"]["sparse_search"].value != "exact"] == []
 
 def test_full_sizes_for_two_cores_and_gpu_restores_them():
-    "full reads 160 px images, 48 tokens and the text embedding space only; gpu (which extends it) goes back to 224 px and every space."
+    "full reads 128 px images, 48 tokens and the text embedding space only; gpu (which extends it) goes back to 224 px and every space."
     full, gpu = (plan_chain(ROOT, p, stages=ALL_STAGES) for p in ("full", "gpu"))
-    assert (full["twin"]["image_size"].value, full["stages"]["02_embed"]["image_size"].value, full["stages"]["02_embed"]["max_tokens"].value) == (160, 160, 48)
+    assert (full["twin"]["image_size"].value, full["stages"]["02_embed"]["image_size"].value, full["stages"]["02_embed"]["max_tokens"].value) == (128, 128, 48)
     assert full["stages"]["04_lgbm_baseline"]["spaces"].value == "text"
     assert (gpu["twin"]["image_size"].value, gpu["stages"]["02_embed"]["image_size"].value, gpu["stages"]["02_embed"]["max_tokens"].value) == (224, 224, 128)
     assert gpu["stages"]["04_lgbm_baseline"]["spaces"].value == plan_chain(ROOT, "real", stages=ALL_STAGES)["stages"]["04_lgbm_baseline"]["spaces"].value
