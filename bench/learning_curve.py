@@ -24,14 +24,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from run_scale import machine  # noqa: E402
 from spam_llms.core import smape_log  # noqa: E402
 from spam_llms.config import resolve_stage  # noqa: E402
-from spam_llms.gbm import LgbmParams, fit_lgbm_stage, tfidf_ridge_cv
+from spam_llms.gbm import LgbmParams, fit_lgbm_stage  # noqa: E402
+from spam_llms.peers import PeersParams, tfidf_ridge_cv  # noqa: E402
 from spam_llms.knn import parse_range  # noqa: E402
 from spam_llms.runio import load_inputs, with_catalog  # noqa: E402
 
 
-def stage_params(profile:str="real") -> LgbmParams:
-    "Stage 04's parameter set as the profile resolves it (notebook defaults, then the profile chain)."
-    return LgbmParams(**{k: s.value for k, s in resolve_stage(ROOT/"nbs/04_lgbm_baseline.ipynb", ROOT/"configs", profile).items()})
+def stage_params(cls=LgbmParams, notebook:str="04_lgbm_baseline", profile:str="real"):
+    "A stage's parameter set as the profile resolves it (notebook defaults, then the profile chain)."
+    return cls(**{k: s.value for k, s in resolve_stage(ROOT/f"nbs/{notebook}.ipynb", ROOT/"configs", profile).items()})
 
 
 def subset(inp:dict, rows) -> dict:
@@ -64,7 +65,7 @@ def main():
     a = ap.parse_args()
     data = Path(a.data).resolve(); run = Path(a.run) if a.run else ROOT/"outputs"/f"real_{data.name}"
     if not (data/"test_truth.csv").exists(): sys.exit(f"{data}/test_truth.csv is missing: the curve scores the test rows against it")
-    p4 = stage_params("real")
+    p4, pc = stage_params(), stage_params(PeersParams, "04c_peers")  # 04's LightGBM and 04c's TF-IDF + Ridge peer
     t0 = time.time()
     full = with_catalog(load_inputs(run, with_blocks=True), run, str(data), item_name=True)
     truth = pd.read_csv(data/"test_truth.csv").set_index("sample_id").price.reindex(full["test"].sample_id).to_numpy()
@@ -76,8 +77,8 @@ def main():
             inp = subset(full, keep); y = inp["train"].log_price.to_numpy(float)
             with tempfile.TemporaryDirectory() as d:
                 lo, lt = fit_lgbm(inp, p4, a.seed, Path(d))
-            po, pt, _ = tfidf_ridge_cv(inp["train"], inp["test"], "catalog_content", p4.tfidf_alpha, p4.tfidf_max_features, 2,
-                                       parse_range(p4.tfidf_char), a.seed)
+            po, pt, _ = tfidf_ridge_cv(inp["train"], inp["test"], "catalog_content", pc.tfidf_alpha, pc.tfidf_max_features, 2,
+                                       parse_range(pc.tfidf_char), a.seed, pc.tfidf_solver)
             r = {"fraction": frac, "rep": rep, "rows": len(keep), "lgbm_oof": smape_log(y, lo), "lgbm_test": smape_log(np.log1p(truth), lt),
                  "tfidf_oof": smape_log(y, po.pred), "tfidf_test": smape_log(np.log1p(truth), pt.pred)}
             rows.append(r); print({k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()}, flush=True)
