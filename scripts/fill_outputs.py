@@ -19,12 +19,13 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|tmp|root|home|Users|private|var/folders|kaggle|content)/")
-DURATION = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|sec|seconds|min)\b(?!\w)|\d+(?:\.\d+)?\s?(?:it/s|s/it)|\d+%\|")
+DURATION = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|sec|seconds|min)\b(?!\w)|\d+(?:\.\d+)?\s?(?:it/s|s/it|µs|us)\b|\d+%\|")
+RUN_HEADING = re.compile(r"## Run\s*(?:\n|$)")  # "## Run" alone on its line ("## Running a stage" in 08_pipeline is library prose)
 
 
 def is_run_heading(cell) -> bool:
     "Whether a markdown cell opens a stage notebook's Run half."
-    return cell.cell_type == "markdown" and cell.source.lstrip().startswith("## Run")
+    return cell.cell_type == "markdown" and RUN_HEADING.match(cell.source.lstrip()) is not None
 
 
 def output_text(out) -> str:
