@@ -7,8 +7,8 @@
 
 What is kept: the library half's results (values, tables, figures). What is dropped, so that re-executing does not
 churn the diff: everything after a stage notebook's `## Run` heading (a smoke run: paths, seconds, progress bars),
-stderr (warnings, progress bars), and any output that holds an absolute path or a duration. Execution counts go, and
-the notebook then passes through `nbdev_clean` as CI expects.
+stderr (warnings, progress bars), and any output that holds an absolute path, a temp folder's name or a duration.
+Execution counts go, and the notebook then passes through `nbdev_clean` as CI expects.
 """
 from __future__ import annotations
 import argparse, re, subprocess, sys
@@ -20,6 +20,7 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 MACHINE_PATH = re.compile(r"(?<![\w.])/(?:work|tmp|root|home|Users|private|var/folders|kaggle|content)/")
 DURATION = re.compile(r"\b\d+(?:\.\d+)?\s?(?:ms|s|sec|seconds|min)\b(?!\w)|\d+(?:\.\d+)?\s?(?:it/s|s/it|µs|us)\b|\d+%\|")
+TEMP_NAME = re.compile(r"\btmp[a-z0-9_]{8}\b")  # a tempfile.mkdtemp() folder name, different on every run
 RUN_HEADING = re.compile(r"## Run\s*(?:\n|$)")  # "## Run" alone on its line ("## Running a stage" in 08_pipeline is library prose)
 
 
@@ -42,7 +43,7 @@ def unstable(out) -> bool:
     if out.get("output_type") == "error": return True
     if "application/vnd.jupyter.widget-view+json" in out.get("data", {}): return True
     text = output_text(out)
-    return bool(MACHINE_PATH.search(text) or DURATION.search(text))
+    return bool(MACHINE_PATH.search(text) or DURATION.search(text) or TEMP_NAME.search(text))
 
 
 def keep_stable(nb) -> int:
