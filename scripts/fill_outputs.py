@@ -47,8 +47,9 @@ def unstable(out) -> bool:
 
 
 def keep_stable(nb) -> int:
-    "Drop the Run half's outputs and every unstable output; returns how many outputs stay."
+    "Drop the Run half's outputs, every unstable output and widget state; returns how many outputs stay."
     kept, in_run = 0, False
+    nb.metadata.pop("widgets", None)  # progress-bar widget state (random model ids) that nbdev_clean keeps
     for cell in nb.cells:
         if is_run_heading(cell): in_run = True
         if cell.cell_type != "code": continue
@@ -76,6 +77,7 @@ def check(paths) -> list[str]:
     bad = []
     for path in paths:
         nb = nbformat.read(path, as_version=4)
+        if "widgets" in nb.metadata: bad.append(f"{path.relative_to(ROOT)} metadata.widgets")
         for i, cell in enumerate(nb.cells):
             if cell.cell_type == "code" and any(unstable(o) for o in cell.outputs):
                 bad.append(f"{path.relative_to(ROOT)} cell {i}")
