@@ -56,7 +56,7 @@ def resolve_device(device:str="auto", # "auto", "cpu", "cuda" or "cuda:N"
     if device != "cpu" and not device.startswith("cuda"): raise ValueError(f"device must be auto, cpu or cuda[:N], got {device!r}")
     return device
 
-# %% ../nbs/00a_core.ipynb #fa05152b
+# %% ../nbs/00a_core.ipynb #34ea3cbe
 BF16_MIN_CAPABILITY = (8, 0)  # Ampere and later compute bf16 in hardware
 
 def amp_dtype(device:str, # a resolved torch device: cpu, cuda or cuda:N
