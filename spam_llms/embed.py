@@ -178,7 +178,8 @@ def run_embed(p:EmbedParams, # the stage's parameters (reads {run_dir}/preproces
               for s, (ids, _, imgs) in inputs.items()}  # used: rows whose image an encoder read
     extra = {"engine": {"ray": ray is not None, **(ray or {})}, "seconds": round(time.time() - t0, 2), "images": images,
              "params": dict(data_dir=str(data), text_encoder=p.text_encoder, image_encoder=p.image_encoder, joint_encoder=p.joint_encoder,
-                            image_size=p.image_size, max_tokens=p.max_tokens, precision=p.precision, device=device, cache_dir=str(cache))}
+                            image_size=p.image_size, max_tokens=p.max_tokens, precision=p.precision, device=device, cache_dir=str(cache),
+                            images_dir=images_dir, image_store_side=p.image_store_side)}
     save_json(_metrics(report, device), out/"metrics.json")
     return save_json(_manifest(blocks, has_files, ids_files, report, extra), out/"manifest.json")
 
@@ -223,7 +224,8 @@ def _manifest_current(man_path:Path, run_dir) -> bool:
         encs = plan_blocks(p["text_encoder"], p["image_encoder"], p["joint_encoder"], lambda m: None, device=p["device"],
                            image_size=p["image_size"], max_tokens=p["max_tokens"], precision=p["precision"], onnx_dir=cache/"onnx")
         for split in ("train", "test"):
-            ids, texts, imgs = _split_inputs(run_dir, split, Path(p["data_dir"]), cache, any(e.modality == "image" for e in encs.values()), False)
+            ids, texts, imgs = _split_inputs(run_dir, split, Path(p["data_dir"]), cache, any(e.modality == "image" for e in encs.values()), False,
+                                             p.get("images_dir", ""), p.get("image_store_side", 0))
             if not np.array_equal(load_blocks(man_path, split)[0], ids): return False
             for b, blk in man["blocks"].items():
                 fp = fingerprint(ids, texts if encs[b].modality == "text" else imgs, encs[b].modality)
@@ -251,7 +253,7 @@ def ensure_embeddings(run_dir, # the run folder (its preprocessed/ must exist)
     if man.exists() and _manifest_current(man, run_dir): return man
     try: p = load_json(man)["params"]  # a stale manifest's encoders are kept
     except Exception: p = {}
-    keep = {k: p[k] for k in ("text_encoder", "image_encoder", "joint_encoder", "image_size", "max_tokens", "precision") if k in p}
+    keep = {k: p[k] for k in ("text_encoder", "image_encoder", "joint_encoder", "image_size", "max_tokens", "precision", "images_dir", "image_store_side") if k in p}
     run = dict(run_dir=run_dir, data_dir=data_dir, seed=seed, device=device, n_train=n_train, n_test=n_test)
     return run_embed(EmbedParams(**run, **(ENSURE_DEFAULTS | keep)), progress=False)
 

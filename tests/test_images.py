@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from spam_llms.embed import EmbedParams, embed_usage, load_blocks, run_embed
+from spam_llms.embed import EmbedParams, embed_usage, ensure_embeddings, load_blocks, run_embed
 from spam_llms.pipeline import main
 
 QUIET = dict(progress=False, log=lambda m: None)
@@ -30,6 +30,8 @@ def test_images_dir_finds_every_image_the_twin_has(tmp_path):
     assert got["train"]["from_images_dir"] == want["train"]["used"] and got["test"]["from_images_dir"] == want["test"]["used"]
     _, vecs, has = load_blocks(man, "train")
     assert (has == has_ref).all() and np.array_equal(vecs["image"], ref["image"])  # the encoder saw the same images
+    before = man.read_text()
+    assert ensure_embeddings(run) == man and man.read_text() == before  # a later stage run alone keeps it (same folder, not re-embedded without it)
 
 
 def test_images_option_sets_images_dir_and_refuses_a_missing_folder(capsys, tmp_path, monkeypatch):
