@@ -229,7 +229,8 @@ def final_lines(run_dir) -> list[str]:
 def usage_line(u:dict, # from `embed.embed_usage`
               ) -> str:
     "The closing line on what ran: images used per split, device, precision; 'text only' when under 1% of training rows had an image."
-    im = u["images"]; s = "images used " + ", ".join(f"{v['used']} / {v['rows']} {k}" for k, v in im.items())
+    im = dict(sorted(u["images"].items(), key=lambda kv: kv[0] != "train"))  # train first (the manifest's keys are sorted)
+    s = "images used " + ", ".join(f"{v['used']} / {v['rows']} {k}" for k, v in im.items())
     if any(v["from_images_dir"] for v in im.values()): s += " (" + ", ".join(f"{v['from_images_dir']} {k}" for k, v in im.items()) + " from --images)"
     s += f"; device {u['device']}; precision " + ", ".join(f"{b} {p}" for b, p in u["precision"].items())
     tr = im.get("train", {"used": 0, "rows": 0})
