@@ -6,7 +6,7 @@
     .venv/bin/python bench/gpu_check.py --cpu-dry-run --out DIR   # the same code path on the CPU at smoke size (~2-3 min)
     .venv/bin/python bench/gpu_check.py --prepare bench/_work/gpu_wheels   # here, with PyPI: what the offline run needs
 
-Runs 01_preprocess -> 02_embed (text only, bf16) -> 03_towers_cv (the reference widths) -> 03b_finetune (every layer,
+Runs 01_preprocess -> 02_embed (text only, bf16 or fp16 as the card allows) -> 03_towers_cv (the reference widths) -> 03b_finetune (every layer,
 128 tokens; one fold by default: `max_new_folds`) through `spam_llms.pipeline.run_chain` with the `gpu` profile, samples
 device-wide GPU memory from this process (the stages run in papermill kernels), and writes OUT/gpu_check.json
 (atomically) and OUT/gpu_check.log. Exits 1 with the failing stage's message when a stage fails. See bench/GPU.md.
@@ -20,10 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["01_preprocess", "02_embed", "03_towers_cv", "03b_finetune"]
 DEV = ROOT.parent/"shared"/"realdata"/"amazon2025_dev"  # the real dev set beside the checkout
 FIXTURES = ROOT/"tests"/"fixtures"/"realdata"           # 132 + 100 real rows (no truth): the dry run's fallback
-# both modes: text block only (the dev set's image links are unreachable offline), bf16 text encoder
-SETS = ["02_embed.image_encoder=", "02_embed.precision=bf16"]
+# both modes: text block only (the dev set's image links are unreachable offline); on CUDA the card picks the precision
+# (precision auto: bf16 from compute capability 8.0, fp16 below), the CPU dry run takes the bf16 torch path
+SETS = ["02_embed.image_encoder="]
 # the dry run shrinks sizes only: every fine-tune layer still trains, the towers keep their widths
-DRY_SETS = ["02_embed.max_tokens=32", "03_towers_cv.epochs=2", "03b_finetune.max_len=32", "03b_finetune.epochs=1",
+DRY_SETS = ["02_embed.precision=bf16", "02_embed.max_tokens=32", "03_towers_cv.epochs=2", "03b_finetune.max_len=32", "03b_finetune.epochs=1",
             "03b_finetune.batch_size=16", "03b_finetune.cache_batch_size=64"]
 DRY_ROWS = (300, 100)  # train, test rows of the dry run's slice
 
@@ -189,8 +190,11 @@ def main(argv=None) -> int:
         if a.install: res["installed"] = gpu_offline.install(Path(a.install), ROOT, log)
         import torch
         from spam_llms.pipeline import run_chain, parse_sets, StageFailed
+        from spam_llms.core import amp_dtype
         res["env"] = {"python": sys.version.split()[0], "torch": torch.__version__, "cuda": torch.version.cuda, "cpus": os.cpu_count(),
-                      "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, "PYTHONPATH": os.environ["PYTHONPATH"]}
+                      "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None, "PYTHONPATH": os.environ["PYTHONPATH"],
+                      "capability": list(torch.cuda.get_device_capability(0)) if torch.cuda.is_available() else None,
+                      "amp_dtype": str(amp_dtype("cuda")).replace("torch.", "") if torch.cuda.is_available() else None}  # bf16 / fp16: what the card got
         if not dry and not torch.cuda.is_available(): raise RuntimeError("torch sees no CUDA device; use --cpu-dry-run on a machine without one")
         prepared = (res.get("installed") or {}).get("data")  # the dev set unpacked from the prepared folder
         data = Path(a.data) if a.data else DEV if (DEV/"train.csv").exists() or not prepared else Path(prepared)

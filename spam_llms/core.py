@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['smape', 'smape_log', 'seed_everything', 'resolve_device', 'torch_threads', 'atomic_path', 'file_lock', 'save_json',
-           'load_json', 'save_parquet', 'RunPaths', 'save_preds', 'load_preds', 'stable_hash']
+__all__ = ['BF16_MIN_CAPABILITY', 'smape', 'smape_log', 'seed_everything', 'resolve_device', 'amp_dtype', 'usable_cores',
+           'torch_threads', 'atomic_path', 'file_lock', 'save_json', 'load_json', 'save_parquet', 'RunPaths',
+           'save_preds', 'load_preds', 'stable_hash']
 
 # %% ../nbs/00a_core.ipynb #cf14c877
 def smape(y_true, # true prices
@@ -55,14 +56,27 @@ def resolve_device(device:str="auto", # "auto", "cpu", "cuda" or "cuda:N"
     if device != "cpu" and not device.startswith("cuda"): raise ValueError(f"device must be auto, cpu or cuda[:N], got {device!r}")
     return device
 
+# %% ../nbs/00a_core.ipynb #34ea3cbe
+BF16_MIN_CAPABILITY = (8, 0)  # Ampere and later compute bf16 in hardware
+
+def amp_dtype(device:str, # a resolved torch device: cpu, cuda or cuda:N
+             ):
+    "Autocast dtype of a device: bfloat16 on CUDA cards of compute capability >= 8.0, float16 below (train it with a GradScaler), None on the CPU."
+    import torch
+    if not str(device).startswith("cuda"): return None
+    if torch.version.hip: return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
+    return torch.bfloat16 if torch.cuda.get_device_capability(device) >= BF16_MIN_CAPABILITY else torch.float16
+
+
 # %% ../nbs/00a_core.ipynb #5f917c09
+def usable_cores() -> int: "CPU cores this process may use (its affinity mask where the OS has one)."; return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
 @contextlib.contextmanager
 def torch_threads(n:int=0, # threads for torch on CPU; 0 = every core this process may use
                  ):
     "Set torch's CPU thread count for a block, then restore it."
     import torch
-    avail = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    old, n = torch.get_num_threads(), max(1, n or avail)
+    old, n = torch.get_num_threads(), max(1, n or usable_cores())
     torch.set_num_threads(n)
     try: yield n
     finally: torch.set_num_threads(old)

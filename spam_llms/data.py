@@ -15,7 +15,8 @@ from .core import atomic_path
 
 # %% auto #0
 __all__ = ['REQUIRED', 'MAX_IMAGE_PIXELS', 'DataError', 'csv_parse_message', 'read_challenge_csv', 'load_challenge',
-           'image_filename', 'is_remote', 'resolve_local', 'download_images', 'open_image']
+           'image_filename', 'is_remote', 'shrink_image', 'resolve_local', 'download_images', 'find_images',
+           'open_image']
 
 # %% ../nbs/00b_data.ipynb #8ef7fb83
 class DataError(ValueError):
@@ -124,6 +125,21 @@ def image_filename(link:str, # an image URL or path
 
 def is_remote(link:str) -> bool: "True for http(s) links."; return link.lower().startswith(("http://", "https://"))
 
+# %% ../nbs/00b_data.ipynb #4c5dd0b6
+def shrink_image(raw:bytes, # an image file's bytes
+                 max_side:int, # longest side kept, in pixels
+                 quality:int=90, # JPEG quality of the re-encoded image
+                ) -> bytes:
+    "The image with its longest side cut to `max_side` (aspect kept, re-encoded JPEG); smaller or undecodable images come back unchanged."
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            if max(im.size) <= max_side or im.width * im.height > Image.MAX_IMAGE_PIXELS: return raw  # a bomb stays as is: open_image refuses it
+            im.draft("RGB", (max_side, max_side)) if im.format == "JPEG" else None  # decode at a reduced scale: fast, little memory
+            im = im.convert("RGB"); im.thumbnail((max_side, max_side), Image.LANCZOS)
+            buf = io.BytesIO(); im.save(buf, "JPEG", quality=quality); return buf.getvalue()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError): return raw  # open_image reports it later
+
+
 # %% ../nbs/00b_data.ipynb #617e6e21
 def resolve_local(link:str, # relative path, absolute path or file:// URI
                   base_dir, # folder the link must stay inside (the data folder)
@@ -138,15 +154,15 @@ def resolve_local(link:str, # relative path, absolute path or file:// URI
     return path
 
 # %% ../nbs/00b_data.ipynb #b8079a26
-def _fetch(link:str, dest:Path, timeout:float, retries:int, backoff:float, session) -> str:
-    "Download one link atomically; returns 'ok' or the failure reason."
+def _fetch(link:str, dest:Path, timeout:float, retries:int, backoff:float, session, max_side:int=0) -> str:
+    "Download one link atomically (its longest side cut to `max_side` when > 0); returns 'ok' or the failure reason."
     import requests
     err = "unknown"
     for attempt in range(retries + 1):
         try:
             r = session.get(link, timeout=timeout)
             if r.status_code == 200 and r.content:
-                with atomic_path(dest) as t: t.write_bytes(r.content)
+                with atomic_path(dest) as t: t.write_bytes(shrink_image(r.content, max_side) if max_side else r.content)
                 return "ok"
             err = f"http {r.status_code}"
             if r.status_code in (400, 401, 403, 404, 410): return err  # permanent
@@ -166,6 +182,7 @@ def download_images(links, # image links (URLs, relative paths or file:// URIs);
                     probe:int=4, # links tried first to see whether the network is reachable at all
                     allow_outside:bool=False, # accept local links outside base_dir
                     progress:bool=True, # show a tqdm bar
+                    max_side:int=0, # longest side of a stored download, re-encoded JPEG (0 keeps the original); local files are read as they are
                    ) -> pd.DataFrame:
     "Fetch images into `folder`; returns one row per distinct link: link, path, status ('ok'/'cached'/'local'/reason)."
     import requests
@@ -179,7 +196,7 @@ def download_images(links, # image links (URLs, relative paths or file:// URIs);
         elif (folder/image_filename(l)).exists(): rows[l] = (str(folder/image_filename(l)), "cached")
         else: todo.append(l)
     session = requests.Session()
-    first = [(l, _fetch(l, folder/image_filename(l), min(timeout, 5.0), 0, 0, session)) for l in todo[:probe]]
+    first = [(l, _fetch(l, folder/image_filename(l), min(timeout, 5.0), 0, 0, session, max_side)) for l in todo[:probe]]
     for l, s in first: rows[l] = (str(folder/image_filename(l)) if s == "ok" else None, s)
     rest = todo[probe:]
     if first and all(s in ("connection error", "timeout") for _, s in first):
@@ -188,10 +205,22 @@ def download_images(links, # image links (URLs, relative paths or file:// URIs);
         for l in rest: rows[l] = (None, "network unreachable")
         rest = []
     with ThreadPoolExecutor(max(1, workers)) as ex:
-        futs = {ex.submit(_fetch, l, folder/image_filename(l), timeout, retries, backoff, session): l for l in rest}
+        futs = {ex.submit(_fetch, l, folder/image_filename(l), timeout, retries, backoff, session, max_side): l for l in rest}
         for f in tqdm(as_completed(futs), total=len(futs), desc="images", disable=not progress or not futs):
             l = futs[f]; s = f.result(); rows[l] = (str(folder/image_filename(l)) if s == "ok" else None, s)
     return pd.DataFrame([(l, *rows[l]) for l in uniq], columns=["link", "path", "status"])
+
+# %% ../nbs/00b_data.ipynb #389f412a
+def find_images(links, # image links, one per row
+                sample_ids, # the rows' sample_ids
+                images_dir, # a folder of images downloaded before
+               ) -> list:
+    "Per row, the file in `images_dir` named like its link's last path part (the organisers' helper) or like its sample_id (any image extension); None where neither exists."
+    files = [f for f in os.scandir(images_dir) if f.is_file()]
+    by_name = {f.name: f.path for f in files}; by_id = {Path(f.name).stem: f.path for f in files if Path(f.name).suffix.lower() in _EXTS}
+    name = lambda l: Path(urllib.parse.unquote(urllib.parse.urlparse(l).path)).name if isinstance(l, str) and l.strip() else ""
+    return [by_name.get(name(l)) or by_id.get(str(s)) for l, s in zip(links, sample_ids)]
+
 
 # %% ../nbs/00b_data.ipynb #1acd48b2
 MAX_IMAGE_PIXELS = 64_000_000  # ~8000 x 8000; larger files are refused as decompression bombs

@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 from .config import RunParams
 from .core import RunPaths, atomic_path, load_json, resolve_device, save_json
-from .data import download_images
+from .data import download_images, find_images
 from .encoders import Encoder, get_encoder
 from .embed_cache import cache_entry, default_cache_dir, embed_splits, fingerprint, save_npy
 from .embed_ray import ray_engine
 
 # %% auto #0
 __all__ = ['ENSURE_DEFAULTS', 'read_inputs', 'image_paths', 'plan_blocks', 'EmbedParams', 'run_embed', 'load_blocks',
-           'ensure_embeddings', 'block_signal', 'plot_blocks']
+           'embed_usage', 'ensure_embeddings', 'block_signal', 'plot_blocks']
 
 # %% ../nbs/02_embed.ipynb #aca4cf2d
 def read_inputs(run_dir, # the run folder
@@ -40,18 +40,22 @@ def image_paths(links, # the image_link column (relative paths, file:// URIs or 
                 data_dir, # the data folder local links are resolved in
                 store_dir, # where remote images are downloaded
                 progress:bool=False, # show the download bar
+                images_dir="", # a folder of images downloaded before (found by link file name or sample_id); '' = none
+                sample_ids=None, # the rows' sample_ids, for images_dir
+                max_side:int=0, # longest side of a stored download (0 keeps the original)
                ) -> list:
     "Local file path (str) per link, or None where the link is empty or the image could not be fetched."
     links = [l.strip() if isinstance(l, str) else "" for l in links]
-    table = download_images([l for l in links if l], store_dir, base_dir=data_dir, progress=progress)
+    pre = find_images(links, sample_ids if sample_ids is not None else [None] * len(links), images_dir) if images_dir else [None] * len(links)
+    table = download_images([l for l, f in zip(links, pre) if l and f is None], store_dir, base_dir=data_dir, progress=progress, max_side=max_side)
     got = {l: (p if isinstance(p, str) else None) for l, p in zip(table.link, table.path)}
-    return [got.get(l) if l else None for l in links]
+    return [f or (got.get(l) if l else None) for l, f in zip(links, pre)]
 
 # %% ../nbs/02_embed.ipynb #62b836e8
-def _split_inputs(run_dir, split:str, data:Path, cache:Path, need_images:bool, progress:bool):
+def _split_inputs(run_dir, split:str, data:Path, cache:Path, need_images:bool, progress:bool, images_dir="", max_side:int=0):
     "A split's ids, texts and image paths (None where there is no image; all None when no encoder reads images)."
     df = read_inputs(run_dir, split)
-    imgs = image_paths(df.image_link, data, cache/"images", progress) if need_images else [None] * len(df)
+    imgs = image_paths(df.image_link, data, cache/"images", progress, images_dir, df.sample_id.tolist(), max_side) if need_images else [None] * len(df)
     return df.sample_id.to_numpy(np.int64), df.text.tolist(), imgs
 
 # %% ../nbs/02_embed.ipynb #dc284325
@@ -129,6 +133,8 @@ class EmbedParams(RunParams):
     image_encoder: str # efficientnet-lite0 (offline) or a transformers image model id/folder ('' = none)
     joint_encoder: str # a CLIP/SigLIP id/folder for the joint_text/joint_image blocks ('' = none)
     image_size: int # image side for efficientnet-lite0
+    image_store_side: int # longest side of downloaded images, stored as JPEG (0 keeps the originals); at least every encoder's input side
+    images_dir: str # a folder of images downloaded before, named by the link's file name or by sample_id ('' = none; run option --images)
     max_tokens: int # text truncation in tokens (raise it for a large text encoder)
     precision: str # auto (bf16/fp16 on CUDA, int8 text + fp32 image on CPU) | fp32 | fp16 | bf16 | int8
     batch_size: int # rows per forward pass; 0 picks 64 text / 32 image on CPU, 4x that on CUDA
@@ -153,7 +159,11 @@ def run_embed(p:EmbedParams, # the stage's parameters (reads {run_dir}/preproces
     encs = plan_blocks(p.text_encoder, p.image_encoder, p.joint_encoder, log, device=device, image_size=p.image_size, max_tokens=p.max_tokens,
                        precision=p.precision, onnx_dir=cache/"onnx", batch_size=p.batch_size)
     workers, blocks, ids_files, has_files = p.workers or min(4, os.cpu_count() or 1), {}, {}, {}
-    inputs = {s: _split_inputs(p.run_dir, s, data, cache, any(e.modality == "image" for e in encs.values()), progress) for s in ("train", "test")}
+    if 0 < p.image_store_side < p.image_size: raise ValueError(f"02_embed: image_store_side={p.image_store_side} is below image_size={p.image_size}; stored images must be at least the encoders' input side (0 keeps the originals)")
+    images_dir = str(Path(p.images_dir).expanduser().resolve()) if p.images_dir else ""
+    if images_dir and not Path(images_dir).is_dir(): raise FileNotFoundError(f"02_embed: images_dir {images_dir} is not a folder (--images DIR: the folder of downloaded images)")
+    inputs = {s: _split_inputs(p.run_dir, s, data, cache, any(e.modality == "image" for e in encs.values()), progress, images_dir, p.image_store_side)
+              for s in ("train", "test")}
     for b, e in list(encs.items()):  # block by block, both splits at once: one model load (one Ray actor pool) per block
         if b not in encs: continue  # a joint half dropped with its twin
         r = _embed_block(e, {s: (ids, texts if e.modality == "text" else imgs) for s, (ids, texts, imgs) in inputs.items()},
@@ -164,9 +174,12 @@ def run_embed(p:EmbedParams, # the stage's parameters (reads {run_dir}/preproces
         save_npy(ids, out/f"ids_{split}.npy"); ids_files[split] = str(out/f"ids_{split}.npy")
         has_files[split] = _has_image_file(blocks, split, imgs, range(len(ids)), out)
     report = {b: {s: {k: v for k, v in r.items() if k != "files"} for s, r in reps.items()} for b, reps in blocks.items()}
-    extra = {"engine": {"ray": ray is not None, **(ray or {})}, "seconds": round(time.time() - t0, 2),
+    images = {s: {"used": int(np.load(has_files[s]).sum()), "rows": len(ids), "from_images_dir": sum(bool(images_dir) and bool(x) and x.startswith(images_dir) for x in imgs)}
+              for s, (ids, _, imgs) in inputs.items()}  # used: rows whose image an encoder read
+    extra = {"engine": {"ray": ray is not None, **(ray or {})}, "seconds": round(time.time() - t0, 2), "images": images,
              "params": dict(data_dir=str(data), text_encoder=p.text_encoder, image_encoder=p.image_encoder, joint_encoder=p.joint_encoder,
-                            image_size=p.image_size, max_tokens=p.max_tokens, precision=p.precision, device=device, cache_dir=str(cache))}
+                            image_size=p.image_size, max_tokens=p.max_tokens, precision=p.precision, device=device, cache_dir=str(cache),
+                            images_dir=images_dir, image_store_side=p.image_store_side)}
     save_json(_metrics(report, device), out/"metrics.json")
     return save_json(_manifest(blocks, has_files, ids_files, report, extra), out/"manifest.json")
 
@@ -190,6 +203,19 @@ def load_blocks(manifest_path, # a manifest.json written by run_embed
         out[name] = x
     return ids, out, np.load(find(man["has_image"][split])).astype(bool)
 
+# %% ../nbs/02_embed.ipynb #51fe04f1
+def embed_usage(run_dir, # a run folder
+               ) -> dict:
+    "The run's resolved device, each block's precision, and per split the rows with an image an encoder read ({} before 02_embed ran)."
+    f = RunPaths(run_dir).embeddings/"manifest.json"
+    if not f.exists(): return {}
+    man = load_json(f); found = man.get("images", {})
+    images = {s: {"used": int(np.load(_find(h, f.parent)).sum()), "rows": int(len(np.load(_find(man["ids"][s], f.parent)))),
+                  "from_images_dir": found.get(s, {}).get("from_images_dir", 0)} for s, h in man["has_image"].items()}
+    return {"device": man["params"]["device"], "precision": {b: next(iter(r.values()))["recipe"].get("precision") for b, r in man["report"].items() if r},
+            "images": images}
+
+
 # %% ../nbs/02_embed.ipynb #2eb3dd91
 def _manifest_current(man_path:Path, run_dir) -> bool:
     "True when a manifest loads, its ids are the preprocessed splits' and its cache keys match the current inputs and recipes."
@@ -198,7 +224,8 @@ def _manifest_current(man_path:Path, run_dir) -> bool:
         encs = plan_blocks(p["text_encoder"], p["image_encoder"], p["joint_encoder"], lambda m: None, device=p["device"],
                            image_size=p["image_size"], max_tokens=p["max_tokens"], precision=p["precision"], onnx_dir=cache/"onnx")
         for split in ("train", "test"):
-            ids, texts, imgs = _split_inputs(run_dir, split, Path(p["data_dir"]), cache, any(e.modality == "image" for e in encs.values()), False)
+            ids, texts, imgs = _split_inputs(run_dir, split, Path(p["data_dir"]), cache, any(e.modality == "image" for e in encs.values()), False,
+                                             p.get("images_dir", ""), p.get("image_store_side", 0))
             if not np.array_equal(load_blocks(man_path, split)[0], ids): return False
             for b, blk in man["blocks"].items():
                 fp = fingerprint(ids, texts if encs[b].modality == "text" else imgs, encs[b].modality)
@@ -208,7 +235,7 @@ def _manifest_current(man_path:Path, run_dir) -> bool:
 
 # %% ../nbs/02_embed.ipynb #edd7b8c7
 # what a stage that runs alone embeds with where no earlier manifest names the encoders: the offline ones, in this process
-ENSURE_DEFAULTS = dict(text_encoder="minilm", image_encoder="efficientnet-lite0", joint_encoder="", image_size=224, max_tokens=64, precision="auto",
+ENSURE_DEFAULTS = dict(text_encoder="minilm", image_encoder="efficientnet-lite0", joint_encoder="", image_size=224, image_store_side=512, images_dir="", max_tokens=64, precision="auto",
                        batch_size=0, chunk_rows=512, workers=0, ray=False, ray_address="", ray_actors=0, ray_cpus=0, cache_dir="")
 
 # %% ../nbs/02_embed.ipynb #57dd3c32
@@ -226,7 +253,7 @@ def ensure_embeddings(run_dir, # the run folder (its preprocessed/ must exist)
     if man.exists() and _manifest_current(man, run_dir): return man
     try: p = load_json(man)["params"]  # a stale manifest's encoders are kept
     except Exception: p = {}
-    keep = {k: p[k] for k in ("text_encoder", "image_encoder", "joint_encoder", "image_size", "max_tokens", "precision") if k in p}
+    keep = {k: p[k] for k in ("text_encoder", "image_encoder", "joint_encoder", "image_size", "max_tokens", "precision", "images_dir", "image_store_side") if k in p}
     run = dict(run_dir=run_dir, data_dir=data_dir, seed=seed, device=device, n_train=n_train, n_test=n_test)
     return run_embed(EmbedParams(**run, **(ENSURE_DEFAULTS | keep)), progress=False)
 

@@ -8,13 +8,13 @@ import contextlib, io, json, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import numpy as np
-from .core import atomic_path, file_lock, resolve_device, stable_hash
+from .core import amp_dtype, atomic_path, file_lock, resolve_device, stable_hash
 from .data import open_image
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'INT8_SCHEME', 'ACTIVATION_OPS', 'OFFLINE', 'SLOT_BLOCKS', 'decode_images', 'Encoder',
-           'resolve_precision', 'quiet', 'ort_session', 'onnx_session', 'activation_fed_matmuls', 'quantize_int8',
-           'RowSessions', 'model_signature', 'safe_name', 'get_encoder']
+           'resolve_precision', 'weights_dtype', 'quiet', 'ort_session', 'onnx_session', 'activation_fed_matmuls',
+           'quantize_int8', 'RowSessions', 'model_signature', 'safe_name', 'get_encoder']
 
 # %% ../nbs/02a_encoders.ipynb #84a8a95e
 def decode_images(paths, # image files (None = missing)
@@ -54,16 +54,22 @@ class Encoder:
 def resolve_precision(precision:str, # auto | fp32 | fp16 | bf16 | int8
                       device:str, # a resolved torch device
                      ) -> str:
-    "auto = bf16 (fp16 where bf16 is unsupported) on CUDA, int8 on CPU; fp16 on CPU and int8 on CUDA are refused."
+    "auto = bf16 on CUDA cards of compute capability >= 8.0, fp16 below (`core.amp_dtype`), int8 on CPU; fp16 on CPU and int8 on CUDA are refused."
     import torch
     if precision not in PRECISIONS: raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     cuda = device.startswith("cuda")
-    if precision == "auto": return ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if cuda else "int8"
+    if precision == "auto": return ("bf16" if amp_dtype(device) == torch.bfloat16 else "fp16") if cuda else "int8"
     if precision == "fp16" and not cuda: raise ValueError("precision='fp16' needs CUDA (half matmuls on CPU are slow); use 'int8', 'bf16' or 'fp32'")
     if precision == "int8" and cuda: raise ValueError("precision='int8' is the CPU ONNX Runtime path; on CUDA use 'bf16', 'fp16' or 'auto'")
     return precision
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+
+def weights_dtype(precision:str, # a resolved precision
+                 ):
+    "The dtype a torch model's weights are loaded in: half for fp16 / bf16 (a 4B encoder takes 8 GB, not 16), None (float32) otherwise."
+    import torch
+    return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
 
 def _autocast(device:str, precision:str):
     "torch.autocast for a precision; a no-op for fp32 (and int8, whose quantised part runs in ONNX Runtime)."
@@ -202,7 +208,8 @@ def _st_loader(model:str, # model folder or id
     "Load a sentence-transformers model; its transformer runs in ONNX Runtime when `onnx_path` is given (CPU, fp32 or int8)."
     import torch
     from sentence_transformers import SentenceTransformer
-    with quiet(): m = SentenceTransformer(model, device=device).eval()
+    dt = weights_dtype(precision)  # the weights in half on CUDA fp16 / bf16: what lets a 4B encoder fit a 16 GB card
+    with quiet(): m = SentenceTransformer(model, device=device, model_kwargs={"dtype": dt} if dt else None).eval()
     m.max_seq_length = min(max_tokens, m.max_seq_length or max_tokens)
     sess = _st_onnx(m, onnx_path, int8=precision == "int8") if onnx_path else None  # not quieted: a fallback must be seen
     if precision == "int8" and sess is None: raise RuntimeError(f"precision='int8' needs the ONNX Runtime export of {model}, which failed (see the warning); use precision='fp32'")
@@ -262,12 +269,13 @@ def _pooled(out):
         if getattr(out, k, None) is not None: return getattr(out, k)
     return out.last_hidden_state.mean(1)
 
-def _hf_model(name:str, device:str):
-    "A transformers model (eval, on device), its image mean/std and input side."
+def _hf_model(name:str, device:str, precision:str="fp32"):
+    "A transformers model (eval, on device, weights in the precision's dtype), its image mean/std and input side."
     from transformers import AutoModel
     from transformers.utils import cached_file
     with quiet():
-        model = AutoModel.from_pretrained(name).to(device).eval()
+        dt = weights_dtype(precision)
+        model = AutoModel.from_pretrained(name, **({"dtype": dt} if dt else {})).to(device).eval()
         cfg_file = cached_file(name, "preprocessor_config.json", _raise_exceptions_for_missing_entries=False)
     pre = json.loads(Path(cfg_file).read_text()) if cfg_file else {}
     vc = getattr(model.config, "vision_config", model.config)
@@ -303,14 +311,14 @@ def _hf_text_fns(model, name:str, device:str, precision:str, max_tokens:int):
 # %% ../nbs/02a_encoders.ipynb #1f749ae1
 def _hf_image_loader(name:str, device:str, precision:str) -> dict:
     "A transformers image model as an image encoder."
-    model, mean, std, side = _hf_model(name, device)
+    model, mean, std, side = _hf_model(name, device, precision)
     fn = _hf_image_fn(model, mean, std, device, precision)
     dim = fn(np.zeros((1, side, side, 3), np.uint8)).shape[1]
     return dict(prepare=lambda paths: decode_images(paths, side), forward=_masked(fn, dim), dim=dim, backend=f"torch-{device}-{precision}")
 
 def _hf_joint_loader(name:str, device:str, precision:str, max_tokens:int) -> dict:
     "Both halves of a CLIP/SigLIP-style model: {'joint_text': loaded, 'joint_image': loaded}."
-    model, mean, std, side = _hf_model(name, device)
+    model, mean, std, side = _hf_model(name, device, precision)
     if not (hasattr(model, "get_text_features") and hasattr(model, "get_image_features")):
         raise ValueError(f"joint encoder {name!r} ({type(model).__name__}) has no get_text_features/get_image_features; use a CLIP or SigLIP model")
     prep, fwd = _hf_text_fns(model, name, device, precision, max_tokens); fn = _hf_image_fn(model, mean, std, device, precision)

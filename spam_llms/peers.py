@@ -109,7 +109,7 @@ class PeersParams(RunParams):
     peer_svd_dims: int # its SVD components (256 on real data)
     peer_objective: str # its LightGBM objective
     peer_learning_rate: float # its LightGBM learning rate
-    n_threads: int # LightGBM threads (fixed: results are deterministic)
+    n_threads: int # LightGBM threads, 0 is all cores (a fixed count keeps results deterministic)
     num_boost_round: int # maximum trees per fold of the SVD peer
     early_stopping: int # patience on the fold's validation part
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 import argparse, fcntl, json, os, re, sys, time
 from pathlib import Path
 from .core import RunPaths, save_json, load_json, stable_hash
+from .embed import embed_usage
 from .config import (Setting, RUN_KEYS, notebook_parameters, parse_sets, load_tuned, resolve_stage, chain_values, profile_chain,
                               check_profile_files, unset_keys, uses_notebook_defaults, show_config)
 
 # %% auto #0
 __all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'TWIN_KEYS', 'QUIET_KERNEL', 'list_stages', 'plan_chain', 'plan_twin', 'check_complete',
            'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'check_run_name', 'RunLock', 'prepare_data',
-           'source_commit', 'run_chain', 'final_lines', 'describe_plan', 'main']
+           'source_commit', 'run_chain', 'final_lines', 'usage_line', 'describe_plan', 'main']
 
 # %% ../nbs/08_pipeline.ipynb #7dce0c20
 STAGE_RE = re.compile(r"^(\d\d)([a-z]?)_([a-z][a-z0-9_]*)\.ipynb$")
@@ -206,7 +207,9 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
             status = run_stage(nb, run_dir, params, force or upstream_ran, log)
             timings[s] = round(time.time() - t, 1); upstream_ran |= status == "ran"
             if status == "ran": peaks[s] = load_json(run_dir/".stages"/f"{s}.json")["peak_mb"]
-        save_json({"profile": profile, "chain": plan["chain"], "tuned": tuned or [], "seed": plan["seed"], "device": device, "data_dir": str(data_dir),
+        used = embed_usage(run_dir)  # what ran: the resolved device, each block's precision, images read per split
+        save_json({"profile": profile, "chain": plan["chain"], "tuned": tuned or [], "seed": plan["seed"], "device": used.get("device", device), "device_asked": device,
+                   "precision": used.get("precision", {}), "images": used.get("images", {}), "data_dir": str(data_dir),
                    "commit": source_commit(root), "seconds": timings, "peak_mb": peaks}, run_dir/"chain.json")
     return {"run_dir": run_dir, "timings": timings, "peak_mb": peaks}
 
@@ -221,7 +224,18 @@ def final_lines(run_dir) -> list[str]:
     if t is not None:
         b = m.get("best_single", {}); last += f"; test SMAPE (blend vs test_truth.csv): {t:.3f}"
         if "best_single_test_smape" in m: last += f"; best single {b.get('model')}: OOF {b.get('oof_smape'):.3f}, test {m['best_single_test_smape']:.3f}"
-    return [f"submission: {sub/'submission.csv'}", last]
+    return [f"submission: {sub/'submission.csv'}", last] + ([usage_line(embed_usage(run_dir))] if embed_usage(run_dir) else [])
+
+def usage_line(u:dict, # from `embed.embed_usage`
+              ) -> str:
+    "The closing line on what ran: images used per split, device, precision; 'text only' when under 1% of training rows had an image."
+    im = dict(sorted(u["images"].items(), key=lambda kv: kv[0] != "train"))  # train first (the manifest's keys are sorted)
+    s = "images used " + ", ".join(f"{v['used']} / {v['rows']} {k}" for k, v in im.items())
+    if any(v["from_images_dir"] for v in im.values()): s += " (" + ", ".join(f"{v['from_images_dir']} {k}" for k, v in im.items()) + " from --images)"
+    s += f"; device {u['device']}; precision " + ", ".join(f"{b} {p}" for b, p in u["precision"].items())
+    tr = im.get("train", {"used": 0, "rows": 0})
+    if tr["used"] < 0.01 * tr["rows"]: s += ". Text only: (almost) no image could be read (offline? --images DIR reads a folder of downloaded images)"
+    return s
 
 # %% ../nbs/08_pipeline.ipynb #22825127
 def describe_plan(root, profile:str="default", stages=None, sets=None, tuned=None, seed:int|None=None, device:str="auto") -> str:
@@ -249,10 +263,13 @@ def main(argv:list[str]|None=None):
     ap.add_argument("--force", action="store_true", help="rerun stages even when their outputs are complete")
     ap.add_argument("--outputs", default=None, help="outputs folder (default: ./outputs)")
     ap.add_argument("--show-config", action="store_true", help="print every resolved stage.key = value with its source, and exit without running")
+    ap.add_argument("--images", default=None, metavar="DIR", help="a folder of images downloaded before, named by the link's file name (the organisers' "
+                    "helper) or by sample_id: read in place, only the rest is fetched (sets 02_embed.images_dir)")
     a = ap.parse_args(argv); root = Path(os.environ.get("SPAM_LLMS_ROOT", Path.cwd()))
     stages, sets, tuned = a.stages.split(",") if a.stages else None, None, a.tuned.split(",") if a.tuned else None
     try:
-        sets = parse_sets(a.sets)
+        if a.images and not Path(a.images).expanduser().is_dir(): raise ValueError(f"--images {a.images}: not a folder (give the folder of downloaded images)")
+        sets = parse_sets(a.sets + ([f"02_embed.images_dir={Path(a.images).expanduser().resolve()}"] if a.images else []))
         if a.show_config: print(describe_plan(root, a.profile, stages, sets, tuned, a.seed, a.device)); return
         r = run_chain(root, a.run or a.profile, a.profile, a.data, a.device, a.seed, a.force, stages, sets, a.outputs, tuned)
     except (StageFailed, ValueError) as e:

@@ -16,7 +16,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import OneHotEncoder
 from tqdm.auto import tqdm
 from .config import RunParams
-from .core import smape_log, seed_everything, resolve_device, atomic_path, stable_hash, RunPaths
+from .core import smape_log, seed_everything, resolve_device, atomic_path, stable_hash, RunPaths, usable_cores
 from .runio import load_inputs, with_catalog, save_model_outputs, feature_columns
 from .knn import stage_neighbours, fold_knn_features, unit_inputs, neighbour_space_names
 
@@ -249,7 +249,7 @@ class SparseMlpParams(RunParams):
     loss: str # huber | l1 | smape on log1p price
     huber_delta: float # Huber transition in log1p units
     n_seeds: int # networks per fold averaged in log space
-    n_threads: int # torch threads (one per process is fastest on a busy box)
+    n_threads: int # torch threads, 0 is all cores (one per process is fastest on a busy box)
     knn_features: bool # append 04's nested neighbour prices and unit prices as dense inputs
     knn_spaces: str # embedding spaces of those neighbours (with the TF-IDF and item-name spaces)
     knn_ks: str # their neighbour counts
@@ -264,7 +264,7 @@ def run_sparse_mlp(p:SparseMlpParams, # the stage's parameters
                    on_fold=None, # optional on_fold(fold, valid_smape), see `cv_sparse_mlp`
                   ) -> dict:
     "Sparse MLP stage: writes `{run_dir}/{out_name}/` and returns its metrics."
-    t0, c0 = time.time(), time.process_time(); seed_everything(p.seed); torch.set_num_threads(p.n_threads); dev = resolve_device(p.device)
+    t0, c0 = time.time(), time.process_time(); seed_everything(p.seed); torch.set_num_threads(p.n_threads or usable_cores()); dev = resolve_device(p.device)
     inp = load_inputs(p.run_dir, with_blocks=p.knn_features)
     inp = with_catalog(inp, p.run_dir, p.data_dir, item_name=True); tr, te = inp["train"], inp["test"]
     feat = dict(text_col=p.text_col, max_features=p.max_features, min_df=p.min_df, char_ngrams=p.char_ngrams, use_name=p.use_name, use_num=p.use_num, use_cat=p.use_cat)

@@ -288,5 +288,7 @@ def run_submission(p:SubmitParams, # the stage's parameters
     dec = smape_by_decile(tr.log_price, {"blend (nested)": oof, f"best single: {best}": P_best})
     with atomic_path(rp.stage("submission")/"by_decile.csv") as t: dec.to_csv(t, index=False)
     plot_smape_by_decile(dec, rp.figures/"06_submission_smape_by_decile.png")
+    from spam_llms.embed import embed_usage
+    m["run"] = embed_usage(p.run_dir)  # resolved device, precision, images used per split: what the scores were made with
     m["seconds"] = round(time.time() - t0, 1); save_json(m, rp.stage("submission")/"metrics.json")
     return m

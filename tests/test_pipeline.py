@@ -68,20 +68,31 @@ def test_the_old_gpu_files_are_refused(tmp_path):
     assert {"tfidf_knn", "name_knn", "tfidf_knn_max_df"} <= set(unset["04_lgbm_baseline"]) and "knn_features" in unset["04b_sparse_mlp"]
     assert "knn_tfidf" in unset["04c_peers"]
 
-def test_gpu_inherits_full_real_and_default():
-    "gpu = full (75k sizes) on real's model set: the TF-IDF neighbour parts stay on, searched by sparse_dot_topn."
+def test_gpu_extends_real_and_states_each_difference_with_its_reason():
+    "gpu = real's recipe at 75k on a GPU: every value that differs from real is set in configs/gpu (under a comment saying why)."
     plan = plan_chain(ROOT, "gpu", stages=ALL_STAGES); st = plan["stages"]
-    assert plan["chain"] == ["default", "real", "full", "gpu"]
-    full = plan_chain(ROOT, "full", stages=ALL_STAGES)["stages"]
-    for s in ("04_lgbm_baseline", "04b_sparse_mlp", "04c_peers"):  # gpu changes nothing in the CPU model stages but 04's spaces
-        assert all(v == full[s][k] for k, v in st[s].items() if k not in ("run_dir", "profile", "spaces")), s
-    for k in ("sparse_search", "tfidf_knn_max_df", "knn_index"):
-        assert st["04_lgbm_baseline"][k].source == "configs/full/04_lgbm_baseline.yaml", (k, st["04_lgbm_baseline"][k])
+    assert plan["chain"] == ["default", "real", "gpu"]
+    real, full = (plan_chain(ROOT, p, stages=ALL_STAGES)["stages"] for p in ("real", "full"))
+    differ = {(s, k) for s in st for k, v in st[s].items() if k not in ("run_dir", "profile") and s in real and v.value != real[s][k].value}
+    assert differ and all(st[s][k].source == f"configs/gpu/{s}.yaml" for s, k in differ), [(s, k, st[s][k].source) for s, k in differ]
+    for f in (ROOT/"configs"/"gpu").glob("*.yaml"):  # each key (or run of keys) sits under a comment line
+        lines = f.read_text().splitlines()
+        for i, l in enumerate(lines):
+            if l and not l.startswith("#") and "#" not in l:
+                j = i - 1
+                while j >= 0 and lines[j] and not lines[j].startswith("#"): j -= 1
+                assert j >= 0 and lines[j].startswith("#"), f"{f.name}: {l!r} has no comment above it"
+    for s, k in [("04_lgbm_baseline", "sparse_search"), ("04_lgbm_baseline", "knn_index"), ("04b_sparse_mlp", "tfidf_knn_max_df"), ("04c_peers", "sparse_search")]:
+        assert st[s][k].value == full[s][k].value, (s, k)  # challenge scale: full's search choices
+    # real's quality choices that full cuts for 2 cores come back
+    assert (st["04_lgbm_baseline"]["lgbm_seeds"].value, st["04b_sparse_mlp"]["n_seeds"].value, st["04b_sparse_mlp"]["epochs"].value, st["03_towers_cv"]["patience"].value) == (3, 3, 8, 4)
+    assert full["04_lgbm_baseline"]["lgbm_seeds"].value == 1 and full["04b_sparse_mlp"]["n_seeds"].value == 1
+    assert all(st[s]["n_threads"].value == 0 for s in ("03_towers_cv", "03b_finetune", "04_lgbm_baseline", "04b_sparse_mlp"))  # all cores
+    tuned = load_tuned(CFG, ["lgbm"])["04_lgbm_baseline"]
+    assert {k: st["04_lgbm_baseline"][k].value for k in tuned if k != "num_boost_round"} == {k: v.value for k, v in tuned.items() if k != "num_boost_round"}
     assert st["04_lgbm_baseline"]["tfidf_knn"].value and st["04_lgbm_baseline"]["name_knn"].value and st["04c_peers"]["knn_tfidf"].value
-    assert st["04c_peers"]["sparse_search"].source == "configs/full/04c_peers.yaml" and st["04c_peers"]["knn_tfidf_k"].source == "configs/real/04c_peers.yaml"
-    assert st["04b_sparse_mlp"]["knn_features"].value and st["04b_sparse_mlp"]["loss"].source == "configs/real/04b_sparse_mlp.yaml"
-    assert st["03_towers_cv"]["tower_dim"].value == 512 and st["03_towers_cv"]["tower_dim"].source == "configs/gpu/03_towers_cv.yaml"
-    assert st["03_towers_cv"]["loss"].source == "configs/real/03_towers_cv.yaml"
+    assert st["04c_peers"]["knn_tfidf_k"].source == "configs/real/04c_peers.yaml" and st["04b_sparse_mlp"]["loss"].source == "configs/real/04b_sparse_mlp.yaml"
+    assert st["03_towers_cv"]["tower_dim"].value == 512 and st["03_towers_cv"]["loss"].source == "configs/real/03_towers_cv.yaml"
 
 SPARSE_SEARCHERS = {"04_lgbm_baseline": ("tfidf_knn", "name_knn"), "04b_sparse_mlp": ("knn_features",), "04c_peers": ("knn_tfidf",)}
 
@@ -97,7 +108,7 @@ def test_challenge_scale_profiles_run_no_exact_quadratic_search(profile):
     assert [s for s in ("default", "real") if plan_chain(ROOT, s, stages=ALL_STAGES)["stages"]["04_lgbm_baseline"]["sparse_search"].value != "exact"] == []
 
 def test_full_sizes_for_two_cores_and_gpu_restores_them():
-    "full reads 128 px images, 48 tokens and the text embedding space only; gpu (which extends it) goes back to 224 px and every space."
+    "full reads 128 px images, 48 tokens and the text embedding space only; gpu (real's sibling) keeps 224 px and every space."
     full, gpu = (plan_chain(ROOT, p, stages=ALL_STAGES) for p in ("full", "gpu"))
     assert (full["twin"]["image_size"].value, full["stages"]["02_embed"]["image_size"].value, full["stages"]["02_embed"]["max_tokens"].value) == (128, 128, 48)
     assert full["stages"]["04_lgbm_baseline"]["spaces"].value == "text"
@@ -113,8 +124,9 @@ def test_gpu_profile_resolves_the_cuda_settings(monkeypatch):
     plan = plan_chain(ROOT, "gpu", stages=ALL_STAGES, run={"device": "cuda"}); st = plan["stages"]
     assert all(v["device"].value == "cuda" and v["device"].source == "runner" for s, v in st.items() if "device" in v)
     assert st["02_embed"]["precision"].value == "auto" and st["02_embed"]["max_tokens"].value == 128
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # an H100's answer
-    assert resolve_precision(st["02_embed"]["precision"].value, st["02_embed"]["device"].value) == "bf16"
+    for cap, want in [((9, 0), "bf16"), ((8, 0), "bf16"), ((7, 5), "fp16"), ((6, 0), "fp16")]:  # H100, A100, T4, P100
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d=None, cap=cap: cap)
+        assert resolve_precision(st["02_embed"]["precision"].value, st["02_embed"]["device"].value) == want, cap
     assert resolve_precision(plan_chain(ROOT, "full", stages=ALL_STAGES, run={"device": "cpu"})["stages"]["02_embed"]["precision"].value, "cpu") == "int8"
     ft = st["03b_finetune"]
     assert (ft["n_train_layers"].value, ft["max_len"].value, ft["n_threads"].value) == (-1, 128, 0)
@@ -137,22 +149,22 @@ def test_resolution_order_and_sources(tmp_path):
 def test_unknown_keys_and_files_are_errors_naming_them(tmp_path):
     root = copy_repo(tmp_path)
     with open(root/"configs"/"full"/"04_lgbm_baseline.yaml", "a") as f: f.write("tfidf_knnn: true\n")
-    with pytest.raises(ValueError, match=r"configs/full/04_lgbm_baseline.yaml: unknown key 'tfidf_knnn'"): plan_chain(root, "gpu")
+    with pytest.raises(ValueError, match=r"configs/full/04_lgbm_baseline.yaml: unknown key 'tfidf_knnn'"): plan_chain(root, "full")
     root = copy_repo(tmp_path/"b"); (root/"configs"/"full"/"04_lgbm_baselin.yaml").write_text("svd_dims: 3\n")
-    with pytest.raises(ValueError, match=r"configs/full/04_lgbm_baselin.yaml: not a stage of the chain"): plan_chain(root, "gpu")
+    with pytest.raises(ValueError, match=r"configs/full/04_lgbm_baselin.yaml: not a stage of the chain"): plan_chain(root, "full")
 
 def test_show_config_prints_every_value_with_its_source(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("SPAM_LLMS_ROOT", str(ROOT))
     main(["--profile", "gpu", "--show-config", "--outputs", str(tmp_path), "--set", "03_towers_cv.epochs=3", "--tuned", "lgbm"])
     out = capsys.readouterr().out; lines = out.splitlines()
-    assert lines[0].startswith("# profile gpu: default -> real -> full -> gpu (parent first); tuned: lgbm")
+    assert lines[0].startswith("# profile gpu: default -> real -> gpu (parent first); tuned: lgbm")
     row = lambda key: next(l for l in lines if l.startswith(key + " ="))
     assert row("04_lgbm_baseline.tfidf_knn").endswith("# configs/default/04_lgbm_baseline.yaml") and "= true" in row("04_lgbm_baseline.tfidf_knn")
     for s in ("04_lgbm_baseline", "04b_sparse_mlp", "04c_peers"):
-        assert row(f"{s}.sparse_search").endswith(f"# configs/full/{s}.yaml") and '= "topn"' in row(f"{s}.sparse_search")
+        assert row(f"{s}.sparse_search").endswith(f"# configs/gpu/{s}.yaml") and '= "topn"' in row(f"{s}.sparse_search")
     assert row("04c_peers.knn_tfidf_k").endswith("# configs/real/04c_peers.yaml")
     assert row("03_towers_cv.epochs").endswith("# --set") and row("04_lgbm_baseline.num_leaves").endswith("# configs/tuned/lgbm.yaml")
-    assert row("twin.n_train").endswith("# configs/full/twin.yaml") and row("03_towers_cv.tower_dim").startswith("03_towers_cv.tower_dim = 512")
+    assert row("twin.n_train").endswith("# configs/gpu/twin.yaml") and row("03_towers_cv.tower_dim").startswith("03_towers_cv.tower_dim = 512")
     n_keys = sum(len(notebook_parameters(ROOT/"nbs"/f"{s}.ipynb")) for s in STAGES)  # every stage of the chain (gpu skips none)
     assert len([l for l in lines if not l.startswith(("#", "common.", "twin."))]) == n_keys
     assert not any(tmp_path.iterdir())  # nothing ran, nothing was written
