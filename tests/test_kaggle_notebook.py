@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/"scripts"))
 import offline_env  # noqa: E402
 
-NB, RUN, TIMEOUT = ROOT/"kaggle"/"spam_llms_kaggle.ipynb", "kaggle", 150
+NB, RUN, TIMEOUT = ROOT/"kaggle"/"spam_llms_kaggle.ipynb", "kaggle", 210
 # the quickest chain that still ends in a submission (the whole smoke chain takes ~6 min on 2 loaded cores): the text peers
 STAGES = "01_preprocess,04c_peers,06_submission"
 FIX = ROOT/"tests"/"fixtures"/"realdata"
@@ -50,13 +50,13 @@ def make_image(dst:Path) -> tuple:
     from importlib.metadata import distributions
     kaggle = offline_env.read_freeze((ROOT/"kaggle"/"freeze_kaggle.txt").read_text())
     missing, _ = offline_env.check_ranges(offline_env.read_ranges(), kaggle)
-    held = sorted(n for n in _closure(r.name for r in missing) if n not in kaggle) + ["spam-llms"]
+    keep = _closure(kaggle) | set(kaggle)  # what the image's own packages need stays (here: .venv's versions of them)
+    held = sorted(_closure(r.name for r in missing) - keep) + ["spam-llms"]
     site = Path(next(p for p in sys.path if p.endswith("site-packages") and Path(p, "torch").is_dir()))
     owner = {}
     for d in distributions(path=[str(site)]):
-        for f in d.files or []:
-            top = f.parts[0]
-            if top != ".." and top != "__pycache__": owner.setdefault(top, set()).add(offline_env._norm(d.metadata["Name"]))
+        name = offline_env._norm(d.metadata["Name"])
+        for top in {f.parts[0] for f in d.files or []} - {"..", "__pycache__"}: owner.setdefault(top, set()).add(name)
     img_site = dst/"image-site"; img_site.mkdir(parents=True)
     for e in site.iterdir():
         if e.name in owner and owner[e.name] <= set(held) or e.name.startswith("__editable__") or e.name == "__pycache__": continue
