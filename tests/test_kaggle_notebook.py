@@ -28,7 +28,8 @@ FIX = ROOT/"tests"/"fixtures"/"realdata"
 def _ok(cmd) -> bool: return subprocess.run(cmd, capture_output=True).returncode == 0
 
 # an own network and mount namespace (root); without it, pip's --no-index alone keeps the install offline
-ISOLATE = (["unshare", "-n", "-m", "--propagation", "private"] if shutil.which("unshare") and _ok(["unshare", "-n", "-m", "true"]) else None)
+ISOLATE = (["unshare", "-n", "-m", "--propagation", "private"]
+           if shutil.which("unshare") and _ok(["unshare", "-n", "-m", "sh", "-c", "ip link set lo up"]) else None)
 
 
 def _closure(names) -> set[str]:
