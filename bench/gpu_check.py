@@ -172,8 +172,8 @@ def main(argv=None) -> int:
     ap.add_argument("--prepare", default="", metavar="DIR", help="download wheels + fp16 MiniLM + dev data into DIR, then stop")
     ap.add_argument("--python-version", default="3.11.7,3.12.3", help="--prepare: CPython versions of the wheels (this machine's; the lent GPU machines')")
     a = ap.parse_args(argv)
-    sys.path.insert(0, str(Path(__file__).parent)); import gpu_offline
-    if a.prepare: return gpu_offline.prepare(Path(a.prepare), DEV, a.python_version.split(","))
+    sys.path.insert(0, str(ROOT/"scripts")); import offline_env
+    if a.prepare: return offline_env.prepare(Path(a.prepare), DEV, a.python_version.split(","))
     if not a.out: ap.error("--out is required")
     out = Path(a.out).absolute(); out.mkdir(parents=True, exist_ok=True); logf = open(out/"gpu_check.log", "w", buffering=1)
     times, t0, dry = {}, time.time(), a.cpu_dry_run
@@ -186,8 +186,8 @@ def main(argv=None) -> int:
            "device": "cpu" if dry else "cuda", "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "argv": sys.argv[1:]}
     mem = Sampler(gpu=False)
     try:
-        gpu_offline.setup_env(ROOT)
-        if a.install: res["installed"] = gpu_offline.install(Path(a.install), ROOT, log)
+        offline_env.setup_env(ROOT)
+        if a.install: res["installed"] = offline_env.install(Path(a.install), ROOT, log)
         import torch
         from spam_llms.pipeline import run_chain, parse_sets, StageFailed
         from spam_llms.core import amp_dtype

@@ -4,9 +4,13 @@
 # A CUDA set-up installed into .venv beforehand is kept (README, "On a GPU"): the CPU pins torch==2.13.0 and faiss-cpu
 # are skipped when .venv's torch is a CUDA/ROCm build (SPAM_LLMS_KEEP_TORCH=1 keeps any installed torch, =0 always pins)
 # and when a faiss-gpu* package is installed. On a machine without them (CPU, CI) the install is exactly the pinned one.
+# SPAM_LLMS_ENV=system (Kaggle, Colab): keep the notebook's own packages, install only the missing (scripts/bootstrap_system.sh).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="${PYTHON:-python3}"
+if [ "${SPAM_LLMS_ENV:-venv}" = system ]; then  # a notebook's own Python: scripts/bootstrap_system.sh
+  source "$root/scripts/bootstrap_system.sh"
+else  # the default (CPU machines, CI): .venv from requirements.lock, exactly as pinned
 venv="$root/.venv"
 if [ ! -x "$venv/bin/python" ]; then
   echo "[bootstrap] creating $venv with $($py --version)"
@@ -36,6 +40,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$venv/bin/python" -m pip install -q -r "$lock"
   "$venv/bin/python" -m pip install -q --no-deps -e "$root"
   echo "$want" > "$stamp"
+fi
 fi
 export PATH="$venv/bin:$PATH"
 export SPAM_LLMS_ROOT="$root"

@@ -18,8 +18,8 @@ from .embed_cache import cache_entry, default_cache_dir, embed_splits, fingerpri
 from .embed_ray import ray_engine
 
 # %% auto #0
-__all__ = ['ENSURE_DEFAULTS', 'read_inputs', 'image_paths', 'plan_blocks', 'EmbedParams', 'run_embed', 'load_blocks',
-           'embed_usage', 'ensure_embeddings', 'block_signal', 'plot_blocks']
+__all__ = ['ENSURE_DEFAULTS', 'read_inputs', 'image_paths', 'plan_blocks', 'EmbedParams', 'embed_engine', 'run_embed',
+           'load_blocks', 'embed_usage', 'ensure_embeddings', 'block_signal', 'plot_blocks']
 
 # %% ../nbs/02_embed.ipynb #aca4cf2d
 def read_inputs(run_dir, # the run folder
@@ -146,6 +146,20 @@ class EmbedParams(RunParams):
     ray_cpus: int # CPUs a local Ray may use; 0 means all cores
     cache_dir: str # shared embedding cache; '' means outputs/embeddings
 
+# %% ../nbs/02_embed.ipynb #87cb43c6
+def embed_engine(p:EmbedParams, # the stage's parameters (ray, ray_address, ray_actors, ray_cpus)
+                 device:str, # the resolved device
+                 log=print, # where the device line goes
+                ) -> dict|None:
+    "Ray's settings for the stage (None: embed in this process); several visible GPUs on plain `cuda` get one actor each."
+    import torch
+    gpus = torch.cuda.device_count() if device == "cuda" else 0
+    if device.startswith("cuda"):
+        log(f"[02_embed] device {device}: {', '.join(f'cuda:{i} {torch.cuda.get_device_name(i)}' for i in range(torch.cuda.device_count()))}")
+    if p.ray or p.ray_address: return dict(address=p.ray_address, cpus=p.ray_cpus, actors=p.ray_actors)
+    if gpus < 2: return None
+    log(f"[02_embed] {gpus} GPUs visible: a local Ray with one encoder actor per GPU"); return dict(address="", cpus=p.ray_cpus, actors=gpus)
+
 # %% ../nbs/02_embed.ipynb #fdd99756
 def run_embed(p:EmbedParams, # the stage's parameters (reads {run_dir}/preprocessed/, writes {run_dir}/embeddings/)
               progress:bool=True, # tqdm bars
@@ -155,7 +169,7 @@ def run_embed(p:EmbedParams, # the stage's parameters (reads {run_dir}/preproces
     t0, paths, device = time.time(), RunPaths(Path(p.run_dir).expanduser().resolve()), resolve_device(p.device)
     data = Path(p.data_dir).expanduser().resolve() if p.data_dir else paths.data
     cache = Path(p.cache_dir).expanduser().resolve() if p.cache_dir else default_cache_dir(paths.root)
-    out, ray = paths.embeddings, dict(address=p.ray_address, cpus=p.ray_cpus, actors=p.ray_actors) if p.ray or p.ray_address else None
+    out, ray = paths.embeddings, embed_engine(p, device, log)
     encs = plan_blocks(p.text_encoder, p.image_encoder, p.joint_encoder, log, device=device, image_size=p.image_size, max_tokens=p.max_tokens,
                        precision=p.precision, onnx_dir=cache/"onnx", batch_size=p.batch_size)
     workers, blocks, ids_files, has_files = p.workers or min(4, os.cpu_count() or 1), {}, {}, {}

@@ -1,10 +1,19 @@
-"""Offline side of bench/gpu_check.py: `prepare` (here, with PyPI) packs what a GPU machine without network lacks into one
-folder of at most 64 MiB together with the repository; `install` (there) installs from it with pip --no-index.
+#!/usr/bin/env python
+"""A notebook's Python (Kaggle, Colab: CUDA torch, transformers, pandas preinstalled; often offline) and what it lacks.
 
-What the check needs beyond the GPU machine's own packages is what the four stage kernels and the chain runner import
-(RUNTIME). The stage notebooks run their own test cells too, so that is more than the library's imports: nbdev/fastcore,
-ONNX Runtime, EfficientNet-Lite0 and its weights, pint, emoji, bs4, num2words. RUNTIME was traced on the CPU dry run
-(a sitecustomize hook listing every process's modules), minus imports that are only tried (OPTIONAL).
+    python scripts/offline_env.py check [--missing-out FILE]         # this Python against requirements-runtime.txt
+    python scripts/offline_env.py wheels --freeze kaggle/freeze_example.txt --python-version 3.11 --out DIR
+    python scripts/offline_env.py repack --names pint,emoji --out DIR  # wheels of packages installed here (no network)
+
+`check` (run by scripts/bootstrap.sh in SPAM_LLMS_ENV=system mode) compares the installed versions with the declared
+compatible ranges of requirements-runtime.txt: it lists the missing requirements and fails naming the package, the
+version found and the range. `wheels` builds the offline wheels folder for a notebook: from the notebook's
+`pip list --format=freeze` (or `pip freeze`), its platform and Python version, pip resolves the runtime requirements
+the notebook lacks (the packages it has stay as they are) and downloads exactly those wheels, then the folder's size is
+reported. `repack` writes wheels of installed distributions (tests/test_kaggle_notebook.py makes its offline wheels
+folder so). bench/gpu_check.py uses `prepare` / `install` below (its own 64 MiB device transfer): what the four GPU
+stage kernels import (RUNTIME), traced on the CPU dry run (a sitecustomize hook listing every process's modules),
+minus imports that are only tried (OPTIONAL).
 """
 import gzip, hashlib, base64, importlib, importlib.util, json, os, shutil, subprocess, sys, tempfile, time, zipfile
 from pathlib import Path
@@ -167,3 +176,161 @@ def install(src:Path, root:Path, log=print) -> dict:
     if r.returncode: raise RuntimeError(f"imports still missing after installing from {src}:\n{r.stderr.strip()[-1500:]}")
     return {"from": str(src), "site": str(site), "installed": [w["name"] for w in todo], "stubs": stubbed,
             "data": str(data) if (data/"train.csv").exists() else None}
+
+
+# ---- the notebook's environment against the declared ranges (bootstrap's system mode) and its wheels folder ----
+ROOT = Path(__file__).resolve().parents[1]
+RANGES = ROOT/"requirements-runtime.txt"
+ALTERNATIVES = {"faiss-cpu": "faiss"}  # any installed distribution named faiss* (faiss-gpu-cu12, ...) provides the module
+SDIST_ONLY = ["docopt==0.6.2"]  # num2words' dependency has no wheel on PyPI: built here (pure Python) into the folder
+
+
+def _requirement(line:str):
+    try: from packaging.requirements import Requirement
+    except ImportError: from pip._vendor.packaging.requirements import Requirement
+    return Requirement(line)
+
+
+def read_ranges(path:Path=RANGES) -> list:
+    "The requirements of a ranges file (comments and blank lines skipped)."
+    lines = [l.split("#")[0].strip() for l in Path(path).read_text().splitlines()]
+    return [_requirement(l) for l in lines if l]
+
+
+def read_freeze(text:str) -> dict[str, str]:
+    "`pip freeze` / `pip list --format=freeze` text -> {normalised name: version} ('' when a line names no version)."
+    have = {}
+    for line in text.splitlines():
+        line = line.split("#")[0].strip()
+        if not line or line.startswith("-"): continue
+        name, _, ver = line.partition("==") if "==" in line else (line.split("@")[0], "", "")
+        have[_norm(name.strip())] = ver.strip()
+    return have
+
+
+def installed_versions() -> dict[str, str]:
+    "{normalised name: version} of every distribution this Python sees (first on sys.path wins, as imports do)."
+    from importlib.metadata import distributions
+    have = {}
+    for d in distributions():
+        n = d.metadata["Name"]
+        if n and _norm(n) not in have: have[_norm(n)] = d.version
+    return have
+
+
+def check_ranges(reqs:list, have:dict[str, str]) -> tuple[list, list[str]]:
+    "The requirements `have` lacks, and one message per found version outside its range."
+    missing, bad = [], []
+    for r in reqs:
+        n = _norm(r.name); v = have.get(n)
+        if v is None and n in ALTERNATIVES and any(k.startswith(ALTERNATIVES[n]) for k in have): continue
+        if v is None: missing.append(r); continue
+        try: ok = not v or r.specifier.contains(v, prereleases=True)
+        except Exception: ok = False
+        if not ok: bad.append(f"{r.name} {v} is installed, spam_llms needs {r.name}{r.specifier} (requirements-runtime.txt): "
+                              f"install a version in that range (or add its wheel to the wheels folder)")
+    return missing, bad
+
+
+def check(freeze:str="", missing_out:str="", ranges:Path=RANGES, log=print) -> int:
+    "Report this Python's (or a freeze file's) versions against the ranges; write the missing requirements; 1 on a bad version."
+    reqs = read_ranges(ranges); have = read_freeze(Path(freeze).read_text()) if freeze else installed_versions()
+    missing, bad = check_ranges(reqs, have)
+    found = [f"{r.name}=={have[_norm(r.name)]}" for r in reqs if have.get(_norm(r.name))]
+    log(f"[check] found in range: {' '.join(found)}")
+    log(f"[check] missing ({len(missing)}): {' '.join(str(r) for r in missing) or 'none'}")
+    if missing_out:
+        tmp = Path(missing_out + ".tmp"); tmp.write_text("".join(f"{r}\n" for r in missing)); tmp.replace(missing_out)
+    for m in bad: log(f"[check] ERROR: {m}")
+    return 1 if bad else 0
+
+
+def _wheel_requires(whl:Path, extras:set, python_version:str) -> list:
+    "The requirements in a wheel's METADATA that apply on Linux x86_64 CPython `python_version` with `extras`."
+    import email
+    with zipfile.ZipFile(whl) as z:
+        meta = email.message_from_bytes(z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))))
+    env = {"python_version": python_version, "python_full_version": python_version + ".0", "sys_platform": "linux", "os_name": "posix",
+           "platform_system": "Linux", "platform_machine": "x86_64", "implementation_name": "cpython", "platform_python_implementation": "CPython"}
+    reqs = [_requirement(r) for r in meta.get_all("Requires-Dist") or []]
+    return [r for r in reqs if not r.marker or any(r.marker.evaluate({**env, "extra": e}) for e in (extras or {""}))]
+
+
+def wheels(freeze:str, out:str, python_version:str="3.11", platforms:list[str]|None=None, scratch:str="",
+           ranges:Path=RANGES, log=print) -> dict:
+    "Download the wheels of what a notebook (its freeze, platform, Python) lacks for the runtime ranges into `out`; report sizes."
+    reqs = read_ranges(ranges); have = read_freeze(Path(freeze).read_text()); missing, bad = check_ranges(reqs, have)
+    if bad: raise SystemExit("the notebook's versions are outside the ranges:\n  " + "\n  ".join(bad))
+    plat = [a for p in (platforms or PLATFORMS) for a in ("--platform", p)]
+    work = Path(scratch or tempfile.mkdtemp(prefix="spam_llms_wheels_")); work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PIP_CACHE_DIR": str(work/"pip-cache")}  # caches and scratch outside the working folder
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(work/"built"), *SDIST_ONLY], check=True, env=env)
+    dst = Path(out); dst.mkdir(parents=True, exist_ok=True); t0 = time.time()
+    log(f"[wheels] {len(missing)} runtime requirements missing in {freeze}; downloading them and their missing dependencies for CPython {python_version}")
+    todo, done, got, kept_old = list(missing), set(), [], []
+    while todo:  # the closure pip would install there: a dependency the notebook has in range stays the notebook's
+        r = todo.pop(0); n = _norm(r.name)
+        if n in done: continue
+        done.add(n); before = set(dst.glob("*.whl"))
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "--implementation", "cp",
+                        "--python-version", python_version, *plat, "--find-links", str(work/"built"), "-d", str(dst), str(r)], check=True, env=env)
+        whl = next((w for w in dst.glob("*.whl") if _norm(w.name.split("-")[0]) == n), None) or sorted(set(dst.glob("*.whl")) - before)[0]
+        got.append(f"{r.name}=={whl.name.split('-')[1]}")
+        for q in _wheel_requires(whl, set(r.extras), python_version):
+            v = have.get(_norm(q.name))
+            if v is not None and (not v or q.specifier.contains(v.split("+")[0], prereleases=True)): continue
+            if v: kept_old.append(f"{q.name} {v} (needs {q.specifier}, for {r.name})")
+            todo.append(q)
+    files = sorted(dst.glob("*.whl"))
+    rep = {"freeze": str(freeze), "python_version": python_version, "platforms": platforms or PLATFORMS,
+           "missing_requirements": [str(r) for r in missing], "wheels": sorted(got), "replaced_there": kept_old,
+           "n_files": len(files), "mib": round(sum(p.stat().st_size for p in files) / MIB, 1), "seconds": round(time.time() - t0, 1)}
+    tmp = dst/"wheels.json.tmp"; tmp.write_text(json.dumps(rep, indent=1) + "\n"); tmp.replace(dst/"wheels.json")
+    log(f"[wheels] {len(got)} packages, {rep['n_files']} wheels, {rep['mib']} MiB in {dst} ({rep['seconds']} s): {' '.join(rep['wheels'])}")
+    if kept_old: log(f"[wheels] newer than the notebook's: {'; '.join(kept_old)}")
+    return rep
+
+
+def repack(names:list[str], out:str, log=print) -> list[Path]:
+    "Wheels (stored, not compressed) of distributions installed here, e.g. to stand for a wheels folder offline."
+    from importlib.metadata import distribution
+    dst = Path(out); dst.mkdir(parents=True, exist_ok=True); made = []
+    for name in names:
+        d = distribution(name); stem = d.metadata["Name"].replace("-", "_"); info = f"{stem}-{d.version}.dist-info"
+        tags = [l.split(":", 1)[1].strip().split("-") for l in (d.read_text("WHEEL") or "").splitlines() if l.startswith("Tag:")] or [["py3", "none", "any"]]
+        tag = "-".join(".".join(dict.fromkeys(t[i] for t in tags)) for i in range(3))  # py2-none-any + py3-none-any: py2.py3-none-any
+        whl, record = dst/f"{stem}-{d.version}-{tag}.whl", []
+        with zipfile.ZipFile(whl, "w", zipfile.ZIP_STORED) as z:
+            for f in d.files or []:
+                p, parts = Path(d.locate_file(f)), f.parts
+                if "__pycache__" in parts or ".." in parts or f.name in ("INSTALLER", "REQUESTED", "RECORD", "direct_url.json") or not p.is_file(): continue
+                arc = "/".join([info] + list(parts[1:])) if parts[0].endswith(".dist-info") else str(f)
+                data = p.read_bytes(); z.writestr(arc, data)
+                h = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode(); record.append(f"{arc},sha256={h},{len(data)}")
+            z.writestr(f"{info}/RECORD", "\n".join(record + [f"{info}/RECORD,,"]) + "\n")
+        made.append(whl)
+    log(f"[repack] {len(made)} wheels in {dst}"); return made
+
+
+def main(argv=None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("check", help="this Python (or --freeze) against requirements-runtime.txt")
+    c.add_argument("--freeze", default="", help="a pip freeze file instead of this Python")
+    c.add_argument("--missing-out", default="", help="write the missing requirements here, one a line")
+    w = sub.add_parser("wheels", help="download the wheels a notebook lacks")
+    w.add_argument("--freeze", required=True, help="the notebook's `pip list --format=freeze` output, e.g. kaggle/freeze_example.txt")
+    w.add_argument("--out", required=True, help="the wheels folder (upload it as a dataset)")
+    w.add_argument("--python-version", default="3.11", help="the notebook's Python, e.g. 3.11 (Kaggle) or 3.12 (Colab)")
+    w.add_argument("--platform", action="append", default=None, help=f"pip platform tags, repeatable (default: {PLATFORMS[0]} ... manylinux1_x86_64)")
+    w.add_argument("--scratch", default="", help="pip's cache and resolution files (default: a new folder under $TMPDIR)")
+    r = sub.add_parser("repack", help="wheels of distributions installed here")
+    r.add_argument("--names", required=True, help="comma-separated distribution names"); r.add_argument("--out", required=True)
+    a = ap.parse_args(argv)
+    if a.cmd == "check": return check(a.freeze, a.missing_out)
+    if a.cmd == "wheels": wheels(a.freeze, a.out, a.python_version, a.platform, a.scratch); return 0
+    repack(a.names.split(","), a.out); return 0
+
+
+if __name__ == "__main__": sys.exit(main())
