@@ -11,10 +11,10 @@ from typing import ClassVar
 import yaml
 
 # %% auto #0
-__all__ = ['RUN_KEYS', 'STANDALONE_KEYS', 'PROFILE_KEYS', 'NOTEBOOK_DEFAULT', 'notebook_parameters', 'StageParams', 'RunParams',
-           'params_class', 'check_params_class', 'read_yaml', 'profile_chain', 'Setting', 'rel', 'chain_values',
-           'check_profile_files', 'coerce', 'parse_sets', 'load_tuned', 'resolve_stage', 'unset_keys',
-           'uses_notebook_defaults', 'show_config']
+__all__ = ['RUN_KEYS', 'STANDALONE_KEYS', 'PROFILE_KEYS', 'NOTEBOOK_DEFAULT', 'notebook_parameters', 'StageParams', 'Valid',
+           'value_problem', 'valid', 'field_valid', 'RunParams', 'params_class', 'check_params_class', 'read_yaml',
+           'profile_chain', 'Setting', 'rel', 'chain_values', 'check_values', 'check_profile_files', 'coerce',
+           'parse_sets', 'load_tuned', 'resolve_stage', 'unset_keys', 'uses_notebook_defaults', 'show_config']
 
 # %% ../nbs/00d_config.ipynb #d51585cb
 def notebook_parameters(nb_path, # a stage notebook
@@ -55,16 +55,67 @@ class StageParams:
         if not nb.exists(): raise FileNotFoundError(f"{nb}: {cls.__name__}.smoke reads the notebook's parameters cell; it needs a source checkout")
         return cls(**{k: v for k, (_, v) in notebook_parameters(nb).items()}).but(**changes)
 
+# %% ../nbs/00d_config.ipynb #e761e2d0
+@dataclass(frozen=True)
+class Valid:
+    "What a parameter accepts: bounds, choices, a list of such values, or a model the runner resolves."
+    ge: float|None = None # smallest value allowed
+    gt: float|None = None # values must be above this
+    le: float|None = None # largest value allowed
+    lt: float|None = None # values must be below this
+    choices: tuple = () # allowed values (with kind="model": values accepted without resolving, e.g. "")
+    kind: str = "" # "" one value; "list": comma-separated numbers or a list, each checked; "model": a model to load
+
+    def __str__(self):
+        lo = (f"{self.ge:g}", "<=") if self.ge is not None else (f"{self.gt:g}", "<") if self.gt is not None else None
+        hi = (f"{self.le:g}", "<=") if self.le is not None else (f"{self.lt:g}", "<") if self.lt is not None else None
+        one = f"{lo[0]} {lo[1]} x {hi[1]} {hi[0]}" if lo and hi else f"x {hi[1]} {hi[0]}" if hi else f"x {lo[1].replace('<', '>')} {lo[0]}" if lo else "any value"
+        if self.kind == "model": return "a bundled model name, a local folder or a model-hub id" + (f", or one of {list(self.choices)}" if self.choices else "")
+        if self.choices: one = f"one of {', '.join(map(str, self.choices))}"
+        return f"a comma-separated list, each {one}" if self.kind == "list" else one
+
+# %% ../nbs/00d_config.ipynb #f210346f
+def _problem(v, s:Valid) -> str|None:
+    "Why one value is outside `s` (None when it is inside)."
+    if s.choices: return None if v in s.choices else "not a choice"
+    if isinstance(v, bool) or not isinstance(v, (int, float)): return "not a number"
+    if v != v: return "not a number (NaN)"
+    if (s.ge is not None and v < s.ge) or (s.gt is not None and v <= s.gt) or (s.le is not None and v > s.le) or (s.lt is not None and v >= s.lt): return "out of range"
+    return None
+
+def value_problem(v, s:Valid) -> str|None:
+    "Why `v` is not valid under `s`, or None (a `model` is left to the runner's resolver)."
+    if s.kind == "model": return None if v in s.choices or isinstance(v, str) else "not a model name"
+    if s.kind != "list": return _problem(v, s)
+    items = [x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) else v
+    if not isinstance(items, (list, tuple)) or not items: return "not a non-empty list"
+    for raw in items:
+        x = raw
+        if not s.choices and isinstance(raw, str):
+            try: x = float(raw)
+            except ValueError: return f"{raw!r} is not a number"
+        if _problem(x, s): return f"{raw!r} is {_problem(x, s)}"
+    return None
+
+# %% ../nbs/00d_config.ipynb #9e0248c1
+def valid(**kw) -> dataclasses.Field:
+    "A parameter-set field that declares its valid values: `epochs: int = valid(ge=1) # maximum epochs`."
+    return dataclasses.field(metadata={"valid": Valid(**kw)})
+
+def field_valid(cls:type) -> dict[str, Valid]:
+    "The declared `Valid` of each field of a parameter set that has one."
+    return {f.name: f.metadata["valid"] for f in fields(cls) if "valid" in f.metadata}
+
 # %% ../nbs/00d_config.ipynb #7d06ea75
 @dataclass(frozen=True)
 class RunParams(StageParams):
     "The run values every model stage declares first, in this order."
     run_dir: str # run folder (absolute when run by run_all.sh)
     data_dir: str # folder with train.csv and test.csv; empty means the synthetic twin in run_dir/data
-    seed: int # one seed fixes folds, models and outputs
-    device: str # auto | cpu | cuda
-    n_train: int # twin size when this notebook has to build its own inputs (smoke)
-    n_test: int # twin test rows when built here
+    seed: int = valid(ge=0, le=2**32 - 1) # one seed fixes folds, models and outputs
+    device: str = valid(choices=("auto", "cpu", "cuda")) # auto | cpu | cuda
+    n_train: int = valid(ge=1) # twin size when this notebook has to build its own inputs (smoke)
+    n_test: int = valid(ge=0) # twin test rows when built here
 
 # %% ../nbs/00d_config.ipynb #aa1e86a6
 def params_class(nb_path, # a stage notebook
@@ -132,6 +183,21 @@ def chain_values(configs_dir, profile:str, name:str, # the configs folder, the p
     for p in profile_chain(configs_dir, profile):
         f = Path(configs_dir)/p/f"{name}.yaml"
         out.update({k: Setting(v, rel(f, Path(configs_dir).parent)) for k, v in read_yaml(f).items() if not (name == "common" and k in PROFILE_KEYS)})
+    return out
+
+# %% ../nbs/00d_config.ipynb #1a178f5b
+def check_values(cls:type, # the stage's parameter set
+                 resolved:dict[str, Setting], # its resolved values, from `resolve_stage`
+                 resolve_model=None, # model name -> why it cannot be loaded, or None; None skips model fields
+                ) -> list[str]:
+    "One message per resolved value outside its declared range: `stage.key = value (from source): expected ...`."
+    out = []
+    for k, s in field_valid(cls).items():
+        if k not in resolved: continue
+        v, src = resolved[k].value, resolved[k].source
+        why = value_problem(v, s)
+        if why is None and s.kind == "model" and resolve_model and v not in s.choices: why = resolve_model(v)
+        if why: out.append(f"{cls.stage}.{k} = {json.dumps(v)} (from {src}): {why}; expected {s}")
     return out
 
 # %% ../nbs/00d_config.ipynb #fcb2b2d9

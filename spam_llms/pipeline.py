@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_pipeline.ipynb #6cc7c030
 from __future__ import annotations
-import argparse, fcntl, json, os, re, sys, time
+import argparse, fcntl, functools, json, os, re, shutil, sys, time
 from pathlib import Path
 from .core import RunPaths, save_json, load_json, stable_hash
 from .config import (Setting, RUN_KEYS, notebook_parameters, parse_sets, load_tuned, resolve_stage, chain_values, profile_chain,
@@ -12,8 +12,10 @@ from .config import (Setting, RUN_KEYS, notebook_parameters, parse_sets, load_tu
 
 # %% auto #0
 __all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'TWIN_KEYS', 'QUIET_KERNEL', 'list_stages', 'plan_chain', 'plan_twin', 'check_complete',
-           'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'check_run_name', 'RunLock', 'prepare_data',
-           'source_commit', 'run_chain', 'final_lines', 'describe_plan', 'main']
+           'resolve_model', 'stage_params_class', 'check_values_plan', 'estimate_mb', 'data_rows', 'check_outputs',
+           'check_local_images', 'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'check_run_name',
+           'RunLock', 'prepare_data', 'source_commit', 'run_chain', 'final_lines', 'describe_plan', 'describe_ranges',
+           'main']
 
 # %% ../nbs/08_pipeline.ipynb #7dce0c20
 STAGE_RE = re.compile(r"^(\d\d)([a-z]?)_([a-z][a-z0-9_]*)\.ipynb$")
@@ -73,6 +75,88 @@ def check_complete(plan:dict, # from `plan_chain`
         s, ks = next(iter(miss.items()))
         raise ValueError(f"profile {plan['profile']!r} (chain {' -> '.join(plan['chain'])}): {s}.{ks[0]} is set by no profile file, so it would "
                          f"silently take the notebook's smoke default; set it in configs/{plan['chain'][0]}/{s}.yaml. Unset: {miss}")
+
+# %% ../nbs/08_pipeline.ipynb #5e3f1873
+def resolve_model(name:str, # a model value: a bundled name, a local folder or a hub id
+                 ) -> str|None:
+    "Why a model cannot be loaded here, naming what was tried (None when it can): bundled package, local folder, hub cache, the hub."
+    from importlib.metadata import version, PackageNotFoundError
+    from spam_llms.encoders import OFFLINE
+    if name in OFFLINE:
+        try: version(OFFLINE[name][1]); return None
+        except PackageNotFoundError: return f"the bundled model's package {OFFLINE[name][1]} is not installed (scripts/bootstrap.sh installs it)"
+    p = Path(name).expanduser()
+    if p.is_dir(): return None
+    tried = f"not a bundled model ({', '.join(OFFLINE)}), no folder {p.absolute()}"
+    if p.exists() or not re.fullmatch(r"[\w.-]+/[\w.-]+", name): return f"{tried}, and not a hub id (owner/name)"
+    from huggingface_hub import constants, try_to_load_from_cache
+    if isinstance(try_to_load_from_cache(name, "config.json"), str): return None
+    if constants.HF_HUB_OFFLINE:
+        return (f"{tried}, no copy in the hub cache {constants.HF_HUB_CACHE}, and the hub is off (HF_HUB_OFFLINE=1, the scripts' default); "
+                "download the model into a folder and pass the folder, or set HF_HUB_OFFLINE=0 where the hub is reachable")
+    from huggingface_hub import HfApi
+    try: HfApi().model_info(name, timeout=10); return None
+    except Exception as e: return f"{tried}, no copy in the hub cache, and the hub answered {type(e).__name__}: {str(e).splitlines()[0][:160]}"
+
+# %% ../nbs/08_pipeline.ipynb #0d8c5142
+def stage_params_class(root, stage:str) -> type|None:
+    "The parameter set of a stage notebook, or None for a notebook that exports no module (a toy stage in a test)."
+    from spam_llms.config import params_class
+    nb = Path(root)/"nbs"/f"{stage}.ipynb"
+    return params_class(nb) if "#| default_exp" in nb.read_text() else None
+
+def check_values_plan(root, # repository root (holds nbs/)
+                      plan:dict, # from `plan_chain`
+                     ) -> None:
+    "Refuse a plan with any value outside its declared range, or a model that cannot be loaded, in any stage that will run: every problem at once."
+    from spam_llms.config import check_values
+    cls, rm = {s: stage_params_class(root, s) for s in plan["todo"]}, functools.cache(resolve_model)
+    errs = [e for s in plan["todo"] if cls[s] for e in check_values(cls[s], plan["stages"][s], rm)]
+    if errs: raise ValueError(f"{len(errs)} value(s) cannot work, so nothing ran:\n  " + "\n  ".join(errs))
+
+# %% ../nbs/08_pipeline.ipynb #703d8525
+def estimate_mb(rows:int, # train + test rows of the run
+               ) -> float:
+    "A rough size of a run's artifacts (twin images, embeddings, models, predictions): 50 MB plus 20 kB a row."
+    return 50 + 0.02 * rows
+
+def data_rows(data:str|None, # the --data folder, or None for the twin
+              plan:dict, # from `plan_chain` (the twin's size)
+             ) -> int:
+    "Rows the run will hold: lines of the data folder's CSVs, or the twin's train + test size."
+    if not data: return int(plan["twin"]["n_train"].value) + int(plan["twin"]["n_test"].value)
+    fs = [Path(data).expanduser()/f for f in ("train.csv", "test.csv")]
+    return sum(f.read_bytes().count(b"\n") for f in fs if f.is_file())
+
+def check_outputs(run_dir, # the run folder the chain will write
+                  need_mb:float, # room the run needs, e.g. from `estimate_mb`
+                 ) -> Path:
+    "The run folder exists and can be written, with `need_mb` free on its disk; the error names the folder and what failed."
+    run_dir = Path(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True); probe = run_dir/f".write_probe_{os.getpid()}"; probe.write_bytes(b"ok"); probe.unlink()
+    except OSError as e: raise ValueError(f"--outputs: cannot write the run folder {run_dir} ({e.strerror or e}); pass --outputs a folder you can write") from None
+    free = shutil.disk_usage(run_dir).free / 2**20
+    if free < need_mb: raise ValueError(f"--outputs: {run_dir} has {free:,.0f} MB free, this run needs roughly {need_mb:,.0f} MB; free space there or pass --outputs another disk")
+    return run_dir
+
+# %% ../nbs/08_pipeline.ipynb #23bf4771
+def check_local_images(data_dir, # the data folder the links are resolved in
+                       frames:dict, # {"train.csv": frame, "test.csv": frame} with image_link
+                      ) -> int:
+    "Every local image link stays inside the data folder and names a readable file; returns how many were checked."
+    from spam_llms.data import DataError, is_remote, resolve_local
+    n = 0
+    for name, df in frames.items():
+        for i, l in enumerate(df.image_link.fillna("").astype(str)):
+            if not l.strip() or is_remote(l): continue
+            try: p = resolve_local(l, data_dir)
+            except DataError as e: raise DataError(f"{Path(data_dir)/name}: row {i+1} (sample_id {df.sample_id.iloc[i]}): {e}") from None
+            if not (p.is_file() and os.access(p, os.R_OK)):
+                raise DataError(f"{Path(data_dir)/name}: row {i+1} (sample_id {df.sample_id.iloc[i]}): image_link {l!r} -> {p}: "
+                                f"{'not readable' if p.is_file() else 'no such file'}; put the image there or empty the field (a row may have no image)")
+            n += 1
+    return n
 
 # %% ../nbs/08_pipeline.ipynb #3facbbe2
 class PeakMemory:
@@ -164,6 +248,7 @@ def prepare_data(run_dir, # run folder
     from spam_llms.synth import ensure_twin
     if data:
         d = Path(data).expanduser().resolve(); tr, te = load_challenge(d)  # resolved: one folder, one set of stage parameters
+        check_local_images(d, {"train.csv": tr, "test.csv": te})
         log(f"[data] {d}: train {len(tr):,} rows, test {len(te):,} rows"); return d
     t0 = time.time(); d = ensure_twin(RunPaths(run_dir).data, seed=seed, **twin)
     log(f"[data] synthetic twin in {d} ({twin}) ready in {time.time() - t0:.1f}s"); return d
@@ -194,6 +279,7 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
     root = Path(root).absolute(); run_dir = (Path(outputs) if outputs else root/"outputs").absolute()/check_run_name(run)
     plan = plan_chain(root, profile, stages, sets, tuned, {"run_dir": str(run_dir), "data_dir": "", "seed": seed, "device": device})
     check_complete(plan, root/"configs")  # every misspelt or missing value fails before any work starts
+    check_values_plan(root, plan); check_outputs(run_dir, estimate_mb(data_rows(data, plan)))  # out-of-range values, unloadable models, an unwritable or full disk too
     if plan["skip"] and not stages: log(f"[profile {profile}] leaves out {plan['skip']} (skip_stages in its common.yaml; name a stage in --stages to run it)")
     for m in plan["tuned"]: log(f"[tuned] {m} from configs/tuned/")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -227,11 +313,18 @@ def final_lines(run_dir) -> list[str]:
 def describe_plan(root, profile:str="default", stages=None, sets=None, tuned=None, seed:int|None=None, device:str="auto") -> str:
     "What `--show-config` prints: the profile chain, then every resolved `stage.key = value  # source`, twin and run values first."
     root = Path(root); pl = plan_chain(root, profile, stages, sets, tuned, {"run_dir": "<outputs/RUN>", "data_dir": "<--data or the twin>", "seed": seed, "device": device})
-    check_complete(pl, root/"configs")
+    check_complete(pl, root/"configs"); check_values_plan(root, pl)
     head = [f"# profile {profile}: {' -> '.join(pl['chain'])} (parent first); tuned: {', '.join(pl['tuned']) or 'none'}; stages: {', '.join(pl['todo'])}",
             "# order: notebook default < profile chain < --tuned < runner (run_dir, data_dir, seed, device, profile) < --set"]
     if pl["skip"] and not stages: head.append(f"# left out (skip_stages): {', '.join(pl['skip'])}")
-    return "\n".join(head + [show_config({"common": pl["common"], "twin": pl["twin"]} | pl["stages"])])
+    return "\n".join(head + [show_config({"common": pl["common"], "twin": pl["twin"]} | pl["stages"])] + describe_ranges(root, pl))
+
+def describe_ranges(root, pl:dict) -> list[str]:
+    "The declared valid values of the stages a plan runs, as `# stage.key: range` lines."
+    from spam_llms.config import field_valid
+    cls = {s: stage_params_class(root, s) for s in pl["todo"]}
+    rows = [f"#   {s}.{k}: {v}" for s in pl["todo"] if cls[s] for k, v in field_valid(cls[s]).items() if k in pl["stages"][s]]
+    return ["# valid values (checked before the first stage runs):"] + rows if rows else []
 
 # %% ../nbs/08_pipeline.ipynb #f6250cf0
 def main(argv:list[str]|None=None):
@@ -252,6 +345,7 @@ def main(argv:list[str]|None=None):
     a = ap.parse_args(argv); root = Path(os.environ.get("SPAM_LLMS_ROOT", Path.cwd()))
     stages, sets, tuned = a.stages.split(",") if a.stages else None, None, a.tuned.split(",") if a.tuned else None
     try:
+        if a.seed is not None and not 0 <= a.seed < 2**32: raise ValueError(f"--seed {a.seed}: expected a whole number from 0 to {2**32 - 1}")
         sets = parse_sets(a.sets)
         if a.show_config: print(describe_plan(root, a.profile, stages, sets, tuned, a.seed, a.device)); return
         r = run_chain(root, a.run or a.profile, a.profile, a.data, a.device, a.seed, a.force, stages, sets, a.outputs, tuned)

@@ -26,7 +26,7 @@ def test_real_rows_read(real_dir):
     (HEADER + "1,a,b,nan\n", "field price='nan'"),
     (HEADER + "1,a,b,inf\n", "field price='inf'"),
     (HEADER + "1,a,b,twelve\n", "field price='twelve'"),
-    (HEADER + "x1,a,b,2\n", "row 1: field sample_id='x1' is not an integer id"),
+    (HEADER + "x1,a,b,2\n", "row 1: field sample_id='x1' is not an id"),
     ("", "file is empty"),
     (HEADER, "header only, no data rows"),
 ])

@@ -177,3 +177,16 @@ def test_stages_share_the_runs_neighbour_searches(tmp_path, real_run, monkeypatc
     assert shared["knn_spaces"] == fresh["knn_spaces"] == ["text", "tfidf", "name"] and len(list(cache.glob("*.npz"))) == 2
     pd.testing.assert_frame_equal(preds(tmp_path/"run")[0], preds(tmp_path/"own")[0])
     pd.testing.assert_frame_equal(preds(tmp_path/"run")[1], preds(tmp_path/"own")[1])
+
+
+def test_changed_prices_or_text_retrain_every_unit(tmp_path, real_run):
+    "The unit cache is keyed by content: fold 0's prices corrected (same ids, same folds) retrain every unit, and so does one row's text."
+    a = run(tmp_path, real_run, text_col="text"); n = len(list((tmp_path/"sparse_mlp"/"units").rglob("*.npz")))
+    assert a["units_reused"] == 0 and run(tmp_path, real_run, text_col="text")["units_reused"] == n  # unchanged inputs: every unit reused
+    pre = tmp_path/"preprocessed"/"train.parquet"; tr = pd.read_parquet(pre); f0 = tr.fold == 0
+    tr.loc[f0, "price"] *= 1.5; tr.loc[f0, "log_price"] = np.log1p(tr.loc[f0, "price"]); tr.to_parquet(pre, index=False)
+    b = run(tmp_path, real_run, text_col="text")
+    assert b["units_reused"] == 0 and b["unit_key"] != a["unit_key"]
+    tr = pd.read_parquet(pre); tr.loc[tr.index[0], "text"] = tr.text.iloc[0] + " refurbished gold edition"; tr.to_parquet(pre, index=False)
+    c = run(tmp_path, real_run, text_col="text")
+    assert c["units_reused"] == 0 and c["unit_key"] != b["unit_key"]
