@@ -4,7 +4,7 @@
 
 # %% ../nbs/00d_config.ipynb #363571dc
 from __future__ import annotations
-import ast, dataclasses, importlib, json, re
+import ast, dataclasses, functools, importlib, json, re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import ClassVar
@@ -13,8 +13,8 @@ import yaml
 # %% auto #0
 __all__ = ['RUN_KEYS', 'STANDALONE_KEYS', 'PROFILE_KEYS', 'NOTEBOOK_DEFAULT', 'notebook_parameters', 'StageParams', 'Valid',
            'value_problem', 'valid', 'field_valid', 'RunParams', 'params_class', 'check_params_class', 'read_yaml',
-           'profile_chain', 'Setting', 'rel', 'chain_values', 'check_values', 'check_profile_files', 'coerce',
-           'parse_sets', 'load_tuned', 'resolve_stage', 'unset_keys', 'uses_notebook_defaults', 'show_config']
+           'profile_chain', 'Setting', 'rel', 'chain_values', 'check_values', 'declared_valid', 'check_profile_files',
+           'coerce', 'parse_sets', 'load_tuned', 'resolve_stage', 'unset_keys', 'uses_notebook_defaults', 'show_config']
 
 # %% ../nbs/00d_config.ipynb #d51585cb
 def notebook_parameters(nb_path, # a stage notebook
@@ -112,7 +112,7 @@ class RunParams(StageParams):
     "The run values every model stage declares first, in this order."
     run_dir: str # run folder (absolute when run by run_all.sh)
     data_dir: str # folder with train.csv and test.csv; empty means the synthetic twin in run_dir/data
-    seed: int = valid(ge=0, le=2**32 - 1) # one seed fixes folds, models and outputs
+    seed: int = valid(ge=0, le=4_294_967_295) # one seed fixes folds, models and outputs
     device: str = valid(choices=("auto", "cpu", "cuda")) # auto | cpu | cuda
     n_train: int = valid(ge=1) # twin size when this notebook has to build its own inputs (smoke)
     n_test: int = valid(ge=0) # twin test rows when built here
@@ -186,19 +186,53 @@ def chain_values(configs_dir, profile:str, name:str, # the configs folder, the p
     return out
 
 # %% ../nbs/00d_config.ipynb #1a178f5b
-def check_values(cls:type, # the stage's parameter set
+def check_values(stage:str, # the stage, e.g. "03_towers_cv"
+                 valids:dict[str, Valid], # its fields' declared values, from `field_valid` or `declared_valid`
                  resolved:dict[str, Setting], # its resolved values, from `resolve_stage`
                  resolve_model=None, # model name -> why it cannot be loaded, or None; None skips model fields
                 ) -> list[str]:
     "One message per resolved value outside its declared range: `stage.key = value (from source): expected ...`."
     out = []
-    for k, s in field_valid(cls).items():
+    for k, s in valids.items():
         if k not in resolved: continue
         v, src = resolved[k].value, resolved[k].source
         why = value_problem(v, s)
         if why is None and s.kind == "model" and resolve_model and v not in s.choices: why = resolve_model(v)
-        if why: out.append(f"{cls.stage}.{k} = {json.dumps(v)} (from {src}): {why}; expected {s}")
+        if why: out.append(f"{stage}.{k} = {json.dumps(v)} (from {src}): {why}; expected {s}")
     return out
+
+# %% ../nbs/00d_config.ipynb #938706cb
+@functools.lru_cache(maxsize=8)
+def _parsed_exports(files:tuple) -> list[tuple[str, ast.Module]]:
+    "(notebook, parsed cell) of the exported code cells of some notebooks, given as (path, mtime) pairs: parsed once per change."
+    return [(Path(f).stem, ast.parse("".join(c["source"]))) for f, _ in files for c in json.loads(Path(f).read_text())["cells"]
+            if c["cell_type"] == "code" and "".join(c["source"]).startswith("#| export")]
+
+def _export_sources(nbs_dir) -> list[tuple[str, ast.Module]]:
+    "(notebook, parsed cell) of the exported code cells of every notebook in a folder."
+    return _parsed_exports(tuple((str(f), f.stat().st_mtime_ns) for f in sorted(Path(nbs_dir).glob("*.ipynb"))))
+
+def _const(name:str, srcs:list[tuple[str, str]], home:str):
+    "The literal value a module-level `NAME = ...` assigns: in notebook `home` first (its own constant), else where it is imported from."
+    for _, s in sorted(srcs, key=lambda t: t[0] != home):
+        for node in s.body:
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets): return ast.literal_eval(node.value)
+    raise ValueError(f"no exported assignment of {name}")
+
+def declared_valid(nb_path, # a stage notebook
+                   cls_name:str|None=None, # the class to read (None: the one whose `stage` is the notebook)
+                  ) -> dict[str, Valid]:
+    "Each field's `valid(...)` in a parameter set, read from the notebooks' source (fields of the class it extends first); no module import."
+    srcs, stem = _export_sources(Path(nb_path).parent), Path(nb_path).stem
+    for home, node in ((h, n) for h, s in srcs for n in s.body if isinstance(n, ast.ClassDef)):
+        body = {t.target.id: t for t in node.body if isinstance(t, ast.AnnAssign) and isinstance(t.target, ast.Name)}
+        if (node.name != cls_name) if cls_name else not (isinstance(body.get("stage"), ast.AnnAssign) and getattr(body["stage"].value, "value", None) == stem): continue
+        base = node.bases[0].id if node.bases and isinstance(node.bases[0], ast.Name) else ""
+        out = declared_valid(nb_path, base) if base not in ("", "StageParams") else {}
+        lit = lambda v: _const(v.id, srcs, home) if isinstance(v, ast.Name) else ast.literal_eval(v)
+        return out | {k: Valid(**{kw.arg: lit(kw.value) for kw in a.value.keywords}) for k, a in body.items()
+                      if isinstance(a.value, ast.Call) and getattr(a.value.func, "id", "") == "valid"}
+    raise ValueError(f"{nb_path}: no exported parameter set " + (f"class {cls_name}" if cls_name else f"with stage = {stem!r}"))
 
 # %% ../nbs/00d_config.ipynb #fcb2b2d9
 def check_profile_files(configs_dir, profile:str, # the configs folder and the profile

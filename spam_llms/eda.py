@@ -122,6 +122,6 @@ class EdaParams(StageParams):
     stage: ClassVar[str] = "00_eda"
     run_dir: str # run folder (absolute when run by run_all.sh)
     data_dir: str # folder with train.csv and test.csv; empty means the synthetic twin in run_dir/data
-    seed: int = valid(ge=0, le=2**32 - 1) # seed of the twin when this notebook builds it
+    seed: int = valid(ge=0, le=4_294_967_295) # seed of the twin when this notebook builds it
     n_train: int = valid(ge=1) # twin size when built here (smoke)
     n_test: int = valid(ge=0) # twin test rows when built here

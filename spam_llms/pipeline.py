@@ -12,7 +12,7 @@ from .config import (Setting, RUN_KEYS, notebook_parameters, parse_sets, load_tu
 
 # %% auto #0
 __all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'TWIN_KEYS', 'QUIET_KERNEL', 'list_stages', 'plan_chain', 'plan_twin', 'check_complete',
-           'resolve_model', 'stage_params_class', 'check_values_plan', 'estimate_mb', 'data_rows', 'check_outputs',
+           'resolve_model', 'stage_valid', 'check_values_plan', 'estimate_mb', 'data_rows', 'check_outputs',
            'check_local_images', 'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'check_run_name',
            'RunLock', 'prepare_data', 'source_commit', 'run_chain', 'final_lines', 'describe_plan', 'describe_ranges',
            'main']
@@ -99,19 +99,19 @@ def resolve_model(name:str, # a model value: a bundled name, a local folder or a
     except Exception as e: return f"{tried}, no copy in the hub cache, and the hub answered {type(e).__name__}: {str(e).splitlines()[0][:160]}"
 
 # %% ../nbs/08_pipeline.ipynb #0d8c5142
-def stage_params_class(root, stage:str) -> type|None:
-    "The parameter set of a stage notebook, or None for a notebook that exports no module (a toy stage in a test)."
-    from spam_llms.config import params_class
+def stage_valid(root, stage:str) -> dict:
+    "The declared valid values of a stage's parameter set, read from the source (fast); {} for a notebook that exports none (a toy stage)."
+    from spam_llms.config import declared_valid
     nb = Path(root)/"nbs"/f"{stage}.ipynb"
-    return params_class(nb) if "#| default_exp" in nb.read_text() else None
+    return declared_valid(nb) if "#| default_exp" in nb.read_text() else {}
 
 def check_values_plan(root, # repository root (holds nbs/)
                       plan:dict, # from `plan_chain`
                      ) -> None:
     "Refuse a plan with any value outside its declared range, or a model that cannot be loaded, in any stage that will run: every problem at once."
     from spam_llms.config import check_values
-    cls, rm = {s: stage_params_class(root, s) for s in plan["todo"]}, functools.cache(resolve_model)
-    errs = [e for s in plan["todo"] if cls[s] for e in check_values(cls[s], plan["stages"][s], rm)]
+    rm = functools.cache(resolve_model)
+    errs = [e for s in plan["todo"] for e in check_values(s, stage_valid(root, s), plan["stages"][s], rm)]
     if errs: raise ValueError(f"{len(errs)} value(s) cannot work, so nothing ran:\n  " + "\n  ".join(errs))
 
 # %% ../nbs/08_pipeline.ipynb #703d8525
@@ -321,9 +321,7 @@ def describe_plan(root, profile:str="default", stages=None, sets=None, tuned=Non
 
 def describe_ranges(root, pl:dict) -> list[str]:
     "The declared valid values of the stages a plan runs, as `# stage.key: range` lines."
-    from spam_llms.config import field_valid
-    cls = {s: stage_params_class(root, s) for s in pl["todo"]}
-    rows = [f"#   {s}.{k}: {v}" for s in pl["todo"] if cls[s] for k, v in field_valid(cls[s]).items() if k in pl["stages"][s]]
+    rows = [f"#   {s}.{k}: {v}" for s in pl["todo"] for k, v in stage_valid(root, s).items() if k in pl["stages"][s]]
     return ["# valid values (checked before the first stage runs):"] + rows if rows else []
 
 # %% ../nbs/08_pipeline.ipynb #f6250cf0

@@ -261,10 +261,10 @@ class SparseMlpParams(RunParams):
     n_threads: int = valid(ge=0) # torch threads (one per process is fastest on a busy box)
     knn_features: bool # append 04's nested neighbour prices and unit prices as dense inputs
     knn_spaces: str # embedding spaces of those neighbours (with the TF-IDF and item-name spaces)
-    knn_ks: str # their neighbour counts
-    knn_index: str # FAISS index of the embedding space: flat (exact) | ivf | hnsw
-    tfidf_knn_max_df: float # the TF-IDF neighbour space drops n-grams in more than this share of documents
-    sparse_search: str # search of the TF-IDF and item-name spaces: exact | topn (sparse_dot_topn)
+    knn_ks: str = valid(kind="list", ge=1) # their neighbour counts
+    knn_index: str = valid(choices=("flat", "ivf", "hnsw")) # FAISS index of the embedding space: flat (exact) | ivf | hnsw
+    tfidf_knn_max_df: float = valid(gt=0, le=1) # the TF-IDF neighbour space drops n-grams in more than this share of documents
+    sparse_search: str = valid(choices=("exact", "topn")) # search of the TF-IDF and item-name spaces: exact | topn (sparse_dot_topn)
 
 # %% ../nbs/04b_sparse_mlp.ipynb #d5a101f7
 def run_sparse_mlp(p:SparseMlpParams, # the stage's parameters
