@@ -67,8 +67,9 @@ class Valid:
     kind: str = "" # "" one value; "list": comma-separated numbers or a list, each checked; "model": a model to load
 
     def __str__(self):
-        lo = (f"{self.ge:g}", "<=") if self.ge is not None else (f"{self.gt:g}", "<") if self.gt is not None else None
-        hi = (f"{self.le:g}", "<=") if self.le is not None else (f"{self.lt:g}", "<") if self.lt is not None else None
+        num = lambda v: str(int(v)) if float(v).is_integer() else f"{v:g}"
+        lo = (num(self.ge), "<=") if self.ge is not None else (num(self.gt), "<") if self.gt is not None else None
+        hi = (num(self.le), "<=") if self.le is not None else (num(self.lt), "<") if self.lt is not None else None
         one = f"{lo[0]} {lo[1]} x {hi[1]} {hi[0]}" if lo and hi else f"x {hi[1]} {hi[0]}" if hi else f"x {lo[1].replace('<', '>')} {lo[0]}" if lo else "any value"
         if self.kind == "model": return "a bundled model name, a local folder or a model-hub id" + (f", or one of {list(self.choices)}" if self.choices else "")
         if self.choices: one = f"one of {', '.join(map(str, self.choices))}"

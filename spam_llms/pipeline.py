@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_pipeline.ipynb #6cc7c030
 from __future__ import annotations
-import argparse, fcntl, functools, json, os, re, shutil, sys, time
+import argparse, fcntl, functools, hashlib, json, os, re, shutil, sys, time
 from pathlib import Path
 from .core import RunPaths, save_json, load_json, stable_hash
 from .config import (Setting, RUN_KEYS, notebook_parameters, parse_sets, load_tuned, resolve_stage, chain_values, profile_chain,
@@ -13,9 +13,9 @@ from .config import (Setting, RUN_KEYS, notebook_parameters, parse_sets, load_tu
 # %% auto #0
 __all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'TWIN_KEYS', 'QUIET_KERNEL', 'list_stages', 'plan_chain', 'plan_twin', 'check_complete',
            'resolve_model', 'stage_valid', 'check_values_plan', 'estimate_mb', 'data_rows', 'check_outputs',
-           'check_local_images', 'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'check_run_name',
-           'RunLock', 'prepare_data', 'source_commit', 'run_chain', 'final_lines', 'describe_plan', 'describe_ranges',
-           'main']
+           'check_local_images', 'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'data_digest',
+           'check_run_name', 'RunLock', 'prepare_data', 'source_commit', 'run_chain', 'final_lines', 'describe_plan',
+           'describe_ranges', 'main']
 
 # %% ../nbs/08_pipeline.ipynb #7dce0c20
 STAGE_RE = re.compile(r"^(\d\d)([a-z]?)_([a-z][a-z0-9_]*)\.ipynb$")
@@ -195,11 +195,12 @@ def run_stage(nb_path, # stage notebook
               params:dict, # papermill parameters
               force:bool=False, # rerun even if complete
               log=print, # where progress goes: called as log(text, end=..., flush=...), one line per stage
+              inputs:str="", # content hash of the data the chain reads (`data_digest`): a changed file reruns the stage
              ) -> str:
     "Execute one stage unless already complete with the same parameters and code; returns 'ran' or 'skipped'."
     import papermill as pm
     rp, name = RunPaths(run_dir), Path(nb_path).stem
-    marker, key = rp.root/".stages"/f"{name}.json", stable_hash({"params": params, "code": code_fingerprint(nb_path)}, 16)
+    marker, key = rp.root/".stages"/f"{name}.json", stable_hash({"params": params, "code": code_fingerprint(nb_path)} | ({"inputs": inputs} if inputs else {}), 16)
     if not force and marker.exists() and load_json(marker).get("params_hash") == key:
         log(f"[{name}] complete with these parameters and code, skipped (use --force to rerun)"); return "skipped"
     if marker.exists(): marker.unlink()
@@ -216,6 +217,14 @@ def run_stage(nb_path, # stage notebook
     save_json({"params_hash": key, "params": params, "seconds": round(time.time() - t0, 1), "peak_mb": mem.peak_mb,
                "finished": time.strftime("%Y-%m-%d %H:%M:%S")}, marker)
     log(f" done in {time.time() - t0:.1f}s, peak memory {mem.peak_mb:,.0f} MB → {out_nb}"); return "ran"
+
+# %% ../nbs/08_pipeline.ipynb #bdbb8b16
+def data_digest(data_dir, # the data folder the chain reads
+               ) -> str:
+    "Content hash of the data folder's CSV files (train, test and any truth or oracle file), in name order."
+    h = hashlib.sha1()
+    for f in sorted(Path(data_dir).glob("*.csv")): h.update(f.name.encode() + b"\0"); h.update(hashlib.sha1(f.read_bytes()).digest())
+    return h.hexdigest()[:16]
 
 # %% ../nbs/08_pipeline.ipynb #e544eab0
 def check_run_name(run:str) -> str:
@@ -285,11 +294,11 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir):
         t0 = time.time(); data_dir = prepare_data(run_dir, data, {k: s.value for k, s in plan["twin"].items()}, plan["seed"], log)
-        timings, peaks, upstream_ran = {"data": round(time.time() - t0, 1)}, {}, False
+        timings, peaks, upstream_ran, digest = {"data": round(time.time() - t0, 1)}, {}, False, data_digest(data_dir)
         for s in plan["todo"]:  # once a stage runs, every later one runs too: its inputs may have changed even if its parameters did not
             t, nb = time.time(), root/"nbs"/f"{s}.ipynb"
             params = {k: (str(data_dir) if k == "data_dir" else v.value) for k, v in plan["stages"][s].items()}
-            status = run_stage(nb, run_dir, params, force or upstream_ran, log)
+            status = run_stage(nb, run_dir, params, force or upstream_ran, log, inputs=digest)
             timings[s] = round(time.time() - t, 1); upstream_ran |= status == "ran"
             if status == "ran": peaks[s] = load_json(run_dir/".stages"/f"{s}.json")["peak_mb"]
         save_json({"profile": profile, "chain": plan["chain"], "tuned": tuned or [], "seed": plan["seed"], "device": device, "data_dir": str(data_dir),
@@ -321,8 +330,9 @@ def describe_plan(root, profile:str="default", stages=None, sets=None, tuned=Non
 
 def describe_ranges(root, pl:dict) -> list[str]:
     "The declared valid values of the stages a plan runs, as `# stage.key: range` lines."
-    rows = [f"#   {s}.{k}: {v}" for s in pl["todo"] for k, v in stage_valid(root, s).items() if k in pl["stages"][s]]
-    return ["# valid values (checked before the first stage runs):"] + rows if rows else []
+    from spam_llms.config import STANDALONE_KEYS
+    rows = [f"#   {s}.{k}: {v}" for s in pl["todo"] for k, v in stage_valid(root, s).items() if k in pl["stages"][s] and k not in RUN_KEYS + STANDALONE_KEYS]
+    return ["# valid values (checked before the first stage runs; --seed takes 0 to 4294967295):"] + rows if rows else []
 
 # %% ../nbs/08_pipeline.ipynb #f6250cf0
 def main(argv:list[str]|None=None):
