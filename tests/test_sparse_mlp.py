@@ -148,7 +148,10 @@ def test_neighbour_inputs_are_nested_on_real_rows(real_dir, tmp_path):
 
 
 def test_stage_with_neighbour_inputs_on_real_rows(tmp_path, real_run, monkeypatch):
+    seen, nested = [], smlp.fold_knn_features  # the stage asks for each fold's nested features (holdout = that fold), never plain OOF ones
+    monkeypatch.setattr(smlp, "fold_knn_features", lambda *a, **k: seen.append(k.get("holdout")) or nested(*a, **k))
     m = run(tmp_path, real_run, knn_features=True, knn_ks="5,10")
+    assert seen == list(range(len(m["fold_smape"]))), seen
     plain = run(tmp_path, real_run, "plain")
     assert m["knn_features"] and m["knn_spaces"] == ["text", "tfidf", "name"] and not plain["knn_features"]
     assert m["unit_key"] != plain["unit_key"] and np.isfinite(preds(tmp_path)[1].pred).all()
