@@ -56,9 +56,9 @@ def test_image_link_outside_folder(tmp_path):
 
 def test_unreachable_network_gives_up_fast(tmp_path):
     links = [f"http://127.0.0.1:9/img{i}.jpg" for i in range(200)]
-    t0 = time.time()
     with pytest.warns(UserWarning, match="network unreachable"): st = download_images(links, tmp_path/"store", progress=False)
-    assert time.time() - t0 < 60 and st.path.isna().all() and len(st) == 200
+    assert st.path.isna().all() and len(st) == 200  # how fast it gives up is measured in bench/bench_preflight.py
+    assert (st.status == "network unreachable").sum() == 196  # only the 4 probe links were tried
     assert list((tmp_path/"store").iterdir()) == []
 
 def test_download_resume_and_atomic(tmp_path, monkeypatch):
