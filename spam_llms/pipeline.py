@@ -13,9 +13,9 @@ from .config import (Setting, RUN_KEYS, notebook_parameters, parse_sets, load_tu
 # %% auto #0
 __all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'TWIN_KEYS', 'QUIET_KERNEL', 'list_stages', 'plan_chain', 'plan_twin', 'check_complete',
            'resolve_model', 'stage_valid', 'check_values_plan', 'estimate_mb', 'data_rows', 'check_outputs',
-           'check_local_images', 'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'data_digest',
-           'check_run_name', 'RunLock', 'prepare_data', 'source_commit', 'run_chain', 'final_lines', 'describe_plan',
-           'describe_ranges', 'main']
+           'check_local_images', 'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'no_space_message',
+           'data_digest', 'check_run_name', 'RunLock', 'prepare_data', 'source_commit', 'run_chain', 'final_lines',
+           'describe_plan', 'describe_ranges', 'main']
 
 # %% ../nbs/08_pipeline.ipynb #7dce0c20
 STAGE_RE = re.compile(r"^(\d\d)([a-z]?)_([a-z][a-z0-9_]*)\.ipynb$")
@@ -212,11 +212,24 @@ def run_stage(nb_path, # stage notebook
                                 cwd=str(Path(nb_path).absolute().parent), progress_bar=False, extra_arguments=QUIET_KERNEL)
     except Exception as e:
         log(f" FAILED after {time.time() - t0:.1f}s")
+        if "No space left on device" in str(e) or getattr(e, "errno", None) == 28: raise StageFailed(no_space_message(name, rp.root, e)) from None
         raise StageFailed(f"stage {name} failed: {type(e).__name__}: {str(e).strip().splitlines()[-1][:300] if str(e).strip() else ''}\n"
                           f"  open the executed notebook to see the failing cell: {out_nb}") from None
     save_json({"params_hash": key, "params": params, "seconds": round(time.time() - t0, 1), "peak_mb": mem.peak_mb,
                "finished": time.strftime("%Y-%m-%d %H:%M:%S")}, marker)
     log(f" done in {time.time() - t0:.1f}s, peak memory {mem.peak_mb:,.0f} MB → {out_nb}"); return "ran"
+
+# %% ../nbs/08_pipeline.ipynb #f26beef3
+def no_space_message(stage:str, # the stage that failed, or "runner"
+                     run_dir, # the run folder
+                     err:Exception, # the error
+                    ) -> str:
+    "What to tell the user when a disk fills up: where, how much is free, and that a rerun resumes."
+    f = getattr(err, "filename", None) or next(iter(re.findall(r"'(/[^']+)'", str(err))), None)
+    try: free = f"{shutil.disk_usage(run_dir).free / 2**20:,.1f} MB free"
+    except OSError: free = "free space unknown"
+    return (f"stage {stage}: no space left on device under {run_dir} ({free})" + (f" writing {f}" if f else "") +
+            "; free space there (or pass --outputs another disk) and rerun: completed stages are kept, the failed one reruns")
 
 # %% ../nbs/08_pipeline.ipynb #bdbb8b16
 def data_digest(data_dir, # the data folder the chain reads
@@ -359,5 +372,8 @@ def main(argv:list[str]|None=None):
         r = run_chain(root, a.run or a.profile, a.profile, a.data, a.device, a.seed, a.force, stages, sets, a.outputs, tuned)
     except (StageFailed, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr); sys.exit(1)
+    except OSError as e:  # the runner's own writes (the run folder, markers, chain.json): a message, not a traceback
+        run_dir = (Path(a.outputs) if a.outputs else root/"outputs")/(a.run or a.profile)
+        print(f"ERROR: {no_space_message('runner', run_dir, e) if e.errno == 28 else f'{e.filename or run_dir}: {e.strerror or e}'}", file=sys.stderr); sys.exit(1)
     print(f"stage seconds: {r['timings']}")
     for line in final_lines(r["run_dir"]): print(line)
