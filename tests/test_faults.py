@@ -56,3 +56,18 @@ def test_disk_fills_up_mid_stage_then_rerun_completes(small_disk):
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     assert "[00_eda] complete with these parameters and code, skipped" in r.stdout and "[01_preprocess] running" in r.stdout
     assert all((run/".stages"/f"{s}.json").exists() for s in ("00_eda", "01_preprocess")) and len(pd.read_parquet(run/"preprocessed"/"train.parquet")) == 600
+
+
+def test_stage_marker_is_keyed_by_the_data(tmp_path):
+    "A stage complete with the same parameters and code reruns when a price in the data folder changed (a stale marker is not trusted)."
+    import nbformat
+    from spam_llms.pipeline import run_stage, data_digest
+    nb = tmp_path/"01_tiny.ipynb"; run = tmp_path/"run"; data = tmp_path/"data"; run.mkdir(); data.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("run_dir: str = ''", metadata={"tags": ["parameters"]}),
+                                                   nbformat.v4.new_code_cell("x = 1")]), nb)
+    (data/"train.csv").write_text("sample_id,catalog_content,image_link,price\n1,a,,2.5\n")
+    kw = dict(params={"run_dir": str(run)}, log=lambda *a, **k: None)
+    assert run_stage(nb, run, inputs=data_digest(data), **kw) == "ran"
+    assert run_stage(nb, run, inputs=data_digest(data), **kw) == "skipped"
+    (data/"train.csv").write_text("sample_id,catalog_content,image_link,price\n1,a,,3.5\n")  # one price corrected, same ids
+    assert run_stage(nb, run, inputs=data_digest(data), **kw) == "ran"
