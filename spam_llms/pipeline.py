@@ -143,20 +143,23 @@ def check_outputs(run_dir, # the run folder the chain will write
 # %% ../nbs/08_pipeline.ipynb #23bf4771
 def check_local_images(data_dir, # the data folder the links are resolved in
                        frames:dict, # {"train.csv": frame, "test.csv": frame} with image_link
-                      ) -> int:
-    "Every local image link stays inside the data folder and names a readable file; returns how many were checked."
+                       max_missing:float=0.5, # refuse when more than this share of local links names no file (the wrong folder)
+                      ) -> dict:
+    "Every local image link stays inside the data folder; a few missing files are counted (those rows get no image), most missing is an error."
     from spam_llms.data import DataError, is_remote, resolve_local
-    n = 0
+    n, missing = 0, []
     for name, df in frames.items():
         for i, l in enumerate(df.image_link.fillna("").astype(str)):
             if not l.strip() or is_remote(l): continue
+            where = f"{Path(data_dir)/name}: row {i+1} (sample_id {df.sample_id.iloc[i]})"
             try: p = resolve_local(l, data_dir)
-            except DataError as e: raise DataError(f"{Path(data_dir)/name}: row {i+1} (sample_id {df.sample_id.iloc[i]}): {e}") from None
-            if not (p.is_file() and os.access(p, os.R_OK)):
-                raise DataError(f"{Path(data_dir)/name}: row {i+1} (sample_id {df.sample_id.iloc[i]}): image_link {l!r} -> {p}: "
-                                f"{'not readable' if p.is_file() else 'no such file'}; put the image there or empty the field (a row may have no image)")
-            n += 1
-    return n
+            except DataError as e: raise DataError(f"{where}: {e}") from None
+            if p.is_file() and not os.access(p, os.R_OK): raise DataError(f"{where}: image_link {l!r} -> {p}: not readable; fix its permissions")
+            n += 1; missing += [] if p.is_file() else [f"{where}: image_link {l!r} -> {p}"]
+    if n and len(missing) > max_missing * n:
+        raise DataError(f"{len(missing)} of {n} local image links name no file, e.g. {missing[0]}: no such file; "
+                        "is the data folder the one the links were written for? Put the images there or empty the fields (a row may have no image)")
+    return {"checked": n, "missing": missing}
 
 # %% ../nbs/08_pipeline.ipynb #3facbbe2
 class PeakMemory:
@@ -270,7 +273,8 @@ def prepare_data(run_dir, # run folder
     from spam_llms.synth import ensure_twin
     if data:
         d = Path(data).expanduser().resolve(); tr, te = load_challenge(d)  # resolved: one folder, one set of stage parameters
-        check_local_images(d, {"train.csv": tr, "test.csv": te})
+        im = check_local_images(d, {"train.csv": tr, "test.csv": te})
+        if im["missing"]: log(f"[data] {len(im['missing'])} of {im['checked']} local image links name no file (those rows get no image), e.g. {im['missing'][0]}")
         log(f"[data] {d}: train {len(tr):,} rows, test {len(te):,} rows"); return d
     t0 = time.time(); d = ensure_twin(RunPaths(run_dir).data, seed=seed, **twin)
     log(f"[data] synthetic twin in {d} ({twin}) ready in {time.time() - t0:.1f}s"); return d
