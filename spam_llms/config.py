@@ -4,17 +4,17 @@
 
 # %% ../nbs/00d_config.ipynb #363571dc
 from __future__ import annotations
-import ast, dataclasses, importlib, json, re
+import ast, dataclasses, functools, importlib, json, re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import ClassVar
 import yaml
 
 # %% auto #0
-__all__ = ['RUN_KEYS', 'STANDALONE_KEYS', 'PROFILE_KEYS', 'NOTEBOOK_DEFAULT', 'notebook_parameters', 'StageParams', 'RunParams',
-           'params_class', 'check_params_class', 'read_yaml', 'profile_chain', 'Setting', 'rel', 'chain_values',
-           'check_profile_files', 'coerce', 'parse_sets', 'load_tuned', 'resolve_stage', 'unset_keys',
-           'uses_notebook_defaults', 'show_config']
+__all__ = ['RUN_KEYS', 'STANDALONE_KEYS', 'PROFILE_KEYS', 'NOTEBOOK_DEFAULT', 'notebook_parameters', 'StageParams', 'Valid',
+           'value_problem', 'valid', 'field_valid', 'RunParams', 'params_class', 'check_params_class', 'read_yaml',
+           'profile_chain', 'Setting', 'rel', 'chain_values', 'check_values', 'declared_valid', 'check_profile_files',
+           'coerce', 'parse_sets', 'load_tuned', 'resolve_stage', 'unset_keys', 'uses_notebook_defaults', 'show_config']
 
 # %% ../nbs/00d_config.ipynb #d51585cb
 def notebook_parameters(nb_path, # a stage notebook
@@ -55,16 +55,68 @@ class StageParams:
         if not nb.exists(): raise FileNotFoundError(f"{nb}: {cls.__name__}.smoke reads the notebook's parameters cell; it needs a source checkout")
         return cls(**{k: v for k, (_, v) in notebook_parameters(nb).items()}).but(**changes)
 
+# %% ../nbs/00d_config.ipynb #e761e2d0
+@dataclass(frozen=True)
+class Valid:
+    "What a parameter accepts: bounds, choices, a list of such values, or a model the runner resolves."
+    ge: float|None = None # smallest value allowed
+    gt: float|None = None # values must be above this
+    le: float|None = None # largest value allowed
+    lt: float|None = None # values must be below this
+    choices: tuple = () # allowed values (with kind="model": values accepted without resolving, e.g. "")
+    kind: str = "" # "" one value; "list": comma-separated numbers or a list, each checked; "model": a model to load
+
+    def __str__(self):
+        num = lambda v: str(int(v)) if float(v).is_integer() else f"{v:g}"
+        lo = (num(self.ge), "<=") if self.ge is not None else (num(self.gt), "<") if self.gt is not None else None
+        hi = (num(self.le), "<=") if self.le is not None else (num(self.lt), "<") if self.lt is not None else None
+        one = f"{lo[0]} {lo[1]} x {hi[1]} {hi[0]}" if lo and hi else f"x {hi[1]} {hi[0]}" if hi else f"x {lo[1].replace('<', '>')} {lo[0]}" if lo else "any value"
+        if self.kind == "model": return "a bundled model name, a local folder or a model-hub id" + (f", or one of {list(self.choices)}" if self.choices else "")
+        if self.choices: one = f"one of {', '.join(map(str, self.choices))}"
+        return f"a comma-separated list, each {one}" if self.kind == "list" else one
+
+# %% ../nbs/00d_config.ipynb #f210346f
+def _problem(v, s:Valid) -> str|None:
+    "Why one value is outside `s` (None when it is inside)."
+    if s.choices: return None if v in s.choices else "not a choice"
+    if isinstance(v, bool) or not isinstance(v, (int, float)): return "not a number"
+    if v != v: return "not a number (NaN)"
+    if (s.ge is not None and v < s.ge) or (s.gt is not None and v <= s.gt) or (s.le is not None and v > s.le) or (s.lt is not None and v >= s.lt): return "out of range"
+    return None
+
+def value_problem(v, s:Valid) -> str|None:
+    "Why `v` is not valid under `s`, or None (a `model` is left to the runner's resolver)."
+    if s.kind == "model": return None if v in s.choices or isinstance(v, str) else "not a model name"
+    if s.kind != "list": return _problem(v, s)
+    items = [x.strip() for x in v.split(",") if x.strip()] if isinstance(v, str) else v
+    if not isinstance(items, (list, tuple)) or not items: return "not a non-empty list"
+    for raw in items:
+        x = raw
+        if not s.choices and isinstance(raw, str):
+            try: x = float(raw)
+            except ValueError: return f"{raw!r} is not a number"
+        if _problem(x, s): return f"{raw!r} is {_problem(x, s)}"
+    return None
+
+# %% ../nbs/00d_config.ipynb #9e0248c1
+def valid(**kw) -> dataclasses.Field:
+    "A parameter-set field that declares its valid values: `epochs: int = valid(ge=1) # maximum epochs`."
+    return dataclasses.field(metadata={"valid": Valid(**kw)})
+
+def field_valid(cls:type) -> dict[str, Valid]:
+    "The declared `Valid` of each field of a parameter set that has one."
+    return {f.name: f.metadata["valid"] for f in fields(cls) if "valid" in f.metadata}
+
 # %% ../nbs/00d_config.ipynb #7d06ea75
 @dataclass(frozen=True)
 class RunParams(StageParams):
     "The run values every model stage declares first, in this order."
     run_dir: str # run folder (absolute when run by run_all.sh)
     data_dir: str # folder with train.csv and test.csv; empty means the synthetic twin in run_dir/data
-    seed: int # one seed fixes folds, models and outputs
-    device: str # auto | cpu | cuda
-    n_train: int # twin size when this notebook has to build its own inputs (smoke)
-    n_test: int # twin test rows when built here
+    seed: int = valid(ge=0, le=4_294_967_295) # one seed fixes folds, models and outputs
+    device: str = valid(choices=("auto", "cpu", "cuda")) # auto | cpu | cuda
+    n_train: int = valid(ge=1) # twin size when this notebook has to build its own inputs (smoke)
+    n_test: int = valid(ge=0) # twin test rows when built here
 
 # %% ../nbs/00d_config.ipynb #aa1e86a6
 def params_class(nb_path, # a stage notebook
@@ -133,6 +185,55 @@ def chain_values(configs_dir, profile:str, name:str, # the configs folder, the p
         f = Path(configs_dir)/p/f"{name}.yaml"
         out.update({k: Setting(v, rel(f, Path(configs_dir).parent)) for k, v in read_yaml(f).items() if not (name == "common" and k in PROFILE_KEYS)})
     return out
+
+# %% ../nbs/00d_config.ipynb #1a178f5b
+def check_values(stage:str, # the stage, e.g. "03_towers_cv"
+                 valids:dict[str, Valid], # its fields' declared values, from `field_valid` or `declared_valid`
+                 resolved:dict[str, Setting], # its resolved values, from `resolve_stage`
+                 resolve_model=None, # model name -> why it cannot be loaded, or None; None skips model fields
+                ) -> list[str]:
+    "One message per resolved value outside its declared range: `stage.key = value (from source): expected ...`."
+    out = []
+    for k, s in valids.items():
+        if k not in resolved: continue
+        v, src = resolved[k].value, resolved[k].source
+        why = value_problem(v, s)
+        if why is None and s.kind == "model" and resolve_model and v not in s.choices: why = resolve_model(v)
+        if why: out.append(f"{stage}.{k} = {json.dumps(v)} (from {src}): {why}; expected {s}")
+    return out
+
+# %% ../nbs/00d_config.ipynb #938706cb
+@functools.lru_cache(maxsize=8)
+def _parsed_exports(files:tuple) -> list[tuple[str, ast.Module]]:
+    "(notebook, parsed cell) of the exported code cells of some notebooks, given as (path, mtime) pairs: parsed once per change."
+    return [(Path(f).stem, ast.parse("".join(c["source"]))) for f, _ in files for c in json.loads(Path(f).read_text())["cells"]
+            if c["cell_type"] == "code" and "".join(c["source"]).startswith("#| export")]
+
+def _export_sources(nbs_dir) -> list[tuple[str, ast.Module]]:
+    "(notebook, parsed cell) of the exported code cells of every notebook in a folder."
+    return _parsed_exports(tuple((str(f), f.stat().st_mtime_ns) for f in sorted(Path(nbs_dir).glob("*.ipynb"))))
+
+def _const(name:str, srcs:list[tuple[str, str]], home:str):
+    "The literal value a module-level `NAME = ...` assigns: in notebook `home` first (its own constant), else where it is imported from."
+    for _, s in sorted(srcs, key=lambda t: t[0] != home):
+        for node in s.body:
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets): return ast.literal_eval(node.value)
+    raise ValueError(f"no exported assignment of {name}")
+
+def declared_valid(nb_path, # a stage notebook
+                   cls_name:str|None=None, # the class to read (None: the one whose `stage` is the notebook)
+                  ) -> dict[str, Valid]:
+    "Each field's `valid(...)` in a parameter set, read from the notebooks' source (fields of the class it extends first); no module import."
+    srcs, stem = _export_sources(Path(nb_path).parent), Path(nb_path).stem
+    for home, node in ((h, n) for h, s in srcs for n in s.body if isinstance(n, ast.ClassDef)):
+        body = {t.target.id: t for t in node.body if isinstance(t, ast.AnnAssign) and isinstance(t.target, ast.Name)}
+        if (node.name != cls_name) if cls_name else not (isinstance(body.get("stage"), ast.AnnAssign) and getattr(body["stage"].value, "value", None) == stem): continue
+        base = node.bases[0].id if node.bases and isinstance(node.bases[0], ast.Name) else ""
+        out = declared_valid(nb_path, base) if base not in ("", "StageParams") else {}
+        lit = lambda v: _const(v.id, srcs, home) if isinstance(v, ast.Name) else ast.literal_eval(v)
+        return out | {k: Valid(**{kw.arg: lit(kw.value) for kw in a.value.keywords}) for k, a in body.items()
+                      if isinstance(a.value, ast.Call) and getattr(a.value.func, "id", "") == "valid"}
+    raise ValueError(f"{nb_path}: no exported parameter set " + (f"class {cls_name}" if cls_name else f"with stage = {stem!r}"))
 
 # %% ../nbs/00d_config.ipynb #fcb2b2d9
 def check_profile_files(configs_dir, profile:str, # the configs folder and the profile

@@ -40,18 +40,28 @@ def _check_columns(df:pd.DataFrame, path, split:str):
     missing = [c for c in REQUIRED[split] if c not in df.columns]
     if missing: raise DataError(f"{path}: missing column(s) {missing} for a {split} file; found {list(df.columns)}")
 
+_ID = re.compile(r"\s*\d{1,18}\s*")  # digits only: "12.0", "-5", "1.5", "1e3" and "" are refused, never rounded
+
 def _check_ids(df:pd.DataFrame, path):
-    "sample_id is an integer, present and unique."
-    ids = pd.to_numeric(df.sample_id, errors="coerce")
-    bad = ids.isna() | (ids != ids.round())
+    "sample_id is a non-negative whole number written as digits, present and unique."
+    bad = ~df.sample_id.astype(str).str.fullmatch(_ID)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{path}: row {i+1}: field sample_id={df.sample_id.iloc[i]!r} is not an integer id")
+        raise DataError(f"{path}: row {i+1}: field sample_id={df.sample_id.iloc[i]!r} is not an id: ids are whole numbers >= 0 written "
+                        f"as digits only (not '12.0', '-5' or '1.5'); {int(bad.sum())} bad row(s)")
+    ids = df.sample_id.astype(str).str.strip().astype("int64")
     dup = ids.duplicated(keep=False)
     if dup.any():
         rows = (np.flatnonzero(dup.to_numpy()) + 1).tolist()
         raise DataError(f"{path}: field sample_id has duplicates, e.g. {int(ids[dup].iloc[0])} at rows {rows[:6]}; ids must be unique")
     return ids.astype("int64")
+
+# %% ../nbs/00b_data.ipynb #2f25d25d
+def _check_header(text:str, path):
+    "Refuse a header that names a column twice (pandas would silently rename the second one)."
+    head = next(csv.reader(io.StringIO(text)), [])
+    dup = sorted({c for c in head if head.count(c) > 1})
+    if dup: raise DataError(f"{path}: line 1: column(s) {dup} appear more than once in the header {head}; keep one of each")
 
 # %% ../nbs/00b_data.ipynb #da38c946
 def _check_price(df:pd.DataFrame, path):
@@ -83,7 +93,7 @@ def csv_parse_message(path, text:str, err:Exception) -> str:
 def read_challenge_csv(path, # train.csv or test.csv
                        split:str|None=None, # "train" or "test"; guessed from the `price` column when None
                       ) -> pd.DataFrame:
-    "Read and validate one challenge CSV; adds `catalog_empty` (bool)."
+    "Read and validate one challenge CSV (ids: whole numbers >= 0 as digits, unique; train and test disjoint, see `load_challenge`); adds `catalog_empty`."
     path = Path(path)
     if not path.exists(): raise DataError(f"{path}: file not found")
     text = _decode(path.read_bytes(), path)
@@ -91,6 +101,7 @@ def read_challenge_csv(path, # train.csv or test.csv
     try: df = pd.read_csv(io.StringIO(text), dtype={"catalog_content": str, "image_link": str, "sample_id": str, "price": str},
                           keep_default_na=False, na_values=[])
     except pd.errors.ParserError as e: raise DataError(csv_parse_message(path, text, e)) from None
+    _check_header(text, path)
     split = split or ("train" if "price" in df.columns else "test")
     _check_columns(df, path, split)
     if len(df) == 0: raise DataError(f"{path}: header only, no data rows")

@@ -12,7 +12,7 @@ import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
-from .config import StageParams
+from .config import StageParams, valid
 from .core import RunPaths, save_json, atomic_path
 
 # %% auto #0
@@ -122,6 +122,6 @@ class EdaParams(StageParams):
     stage: ClassVar[str] = "00_eda"
     run_dir: str # run folder (absolute when run by run_all.sh)
     data_dir: str # folder with train.csv and test.csv; empty means the synthetic twin in run_dir/data
-    seed: int # seed of the twin when this notebook builds it
-    n_train: int # twin size when built here (smoke)
-    n_test: int # twin test rows when built here
+    seed: int = valid(ge=0, le=4_294_967_295) # seed of the twin when this notebook builds it
+    n_train: int = valid(ge=1) # twin size when built here (smoke)
+    n_test: int = valid(ge=0) # twin test rows when built here

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 import numpy as np
 import pandas as pd
-from .config import RunParams
+from .config import RunParams, valid
 from .core import RunPaths, atomic_path, load_json, resolve_device, save_json
 from .data import download_images, find_images
 from .encoders import Encoder, get_encoder
@@ -129,21 +129,21 @@ def _has_image_file(blocks:dict, split:str, imgs, rows, out:Path) -> str:
 class EmbedParams(RunParams):
     "Parameters of 02_embed: the parameters cell's names and types."
     stage: ClassVar[str] = "02_embed"
-    text_encoder: str # minilm (offline) or a sentence-transformers id/folder, e.g. Qwen/Qwen3-Embedding-4B ('' = none)
-    image_encoder: str # efficientnet-lite0 (offline) or a transformers image model id/folder ('' = none)
-    joint_encoder: str # a CLIP/SigLIP id/folder for the joint_text/joint_image blocks ('' = none)
-    image_size: int # image side for efficientnet-lite0
-    image_store_side: int # longest side of downloaded images, stored as JPEG (0 keeps the originals); at least every encoder's input side
+    text_encoder: str = valid(kind="model", choices=("",)) # minilm (offline) or a sentence-transformers id/folder, e.g. Qwen/Qwen3-Embedding-4B ('' = none)
+    image_encoder: str = valid(kind="model", choices=("",)) # efficientnet-lite0 (offline) or a transformers image model id/folder ('' = none)
+    joint_encoder: str = valid(kind="model", choices=("",)) # a CLIP/SigLIP id/folder for the joint_text/joint_image blocks ('' = none)
+    image_size: int = valid(ge=1) # image side for efficientnet-lite0
+    image_store_side: int = valid(ge=0) # longest side of downloaded images, stored as JPEG (0 keeps the originals); at least every encoder's input side
     images_dir: str # a folder of images downloaded before, named by the link's file name or by sample_id ('' = none; run option --images)
-    max_tokens: int # text truncation in tokens (raise it for a large text encoder)
-    precision: str # auto (bf16/fp16 on CUDA, int8 text + fp32 image on CPU) | fp32 | fp16 | bf16 | int8
-    batch_size: int # rows per forward pass; 0 picks 64 text / 32 image on CPU, 4x that on CUDA
-    chunk_rows: int # rows per resumable chunk (a kill loses at most one chunk per encoder)
-    workers: int # image decoding threads; 0 picks min(4, cores)
+    max_tokens: int = valid(ge=1) # text truncation in tokens (raise it for a large text encoder)
+    precision: str = valid(choices=("auto", "fp32", "fp16", "bf16", "int8")) # auto (bf16/fp16 on CUDA, int8 text + fp32 image on CPU) | fp32 | fp16 | bf16 | int8
+    batch_size: int = valid(ge=0) # rows per forward pass; 0 picks 64 text / 32 image on CPU, 4x that on CUDA
+    chunk_rows: int = valid(ge=1) # rows per resumable chunk (a kill loses at most one chunk per encoder)
+    workers: int = valid(ge=0) # image decoding threads; 0 picks min(4, cores)
     ray: bool # embed on Ray Data actors instead of this process (a local Ray unless ray_address is set)
     ray_address: str # '' starts a local Ray; 'auto' or 'ray://<head>:10001' joins a running cluster (implies ray)
-    ray_actors: int # encoder actors; 0 means one per GPU on CUDA and one per CPU otherwise
-    ray_cpus: int # CPUs a local Ray may use; 0 means all cores
+    ray_actors: int = valid(ge=0) # encoder actors; 0 means one per GPU on CUDA and one per CPU otherwise
+    ray_cpus: int = valid(ge=0) # CPUs a local Ray may use; 0 means all cores
     cache_dir: str # shared embedding cache; '' means outputs/embeddings
 
 # %% ../nbs/02_embed.ipynb #87cb43c6

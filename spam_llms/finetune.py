@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
-from .config import RunParams
+from .config import RunParams, valid
 from .core import smape_log, seed_everything, resolve_device, atomic_path, save_json, RunPaths, stable_hash
 from .runio import load_inputs, save_model_outputs, feature_columns, cv_predict, data_folder
 from .core import torch_threads, amp_dtype
@@ -220,29 +220,29 @@ def predict(model:FinetuneRegressor, # a trained model
 class FinetuneParams(RunParams):
     "Parameters of 03b_finetune: the parameters cell's names and types."
     stage: ClassVar[str] = "03b_finetune"
-    model_name: str # encoder: minilm (bundled all-MiniLM-L6-v2) or a transformers id or local folder
-    text_col: str # document: text (01 encoder text) or catalog_content (raw)
-    max_len: int # tokens per document
-    n_train_layers: int # top encoder layers trained (lower ones cached once); -1 trains all
-    epochs: int # passes over each fold's training rows
-    batch_size: int # rows per micro-batch
-    grad_accum: int # micro-batches per optimizer step
-    lr: float # peak learning rate of the top encoder layer
-    head_lr: float # peak learning rate of the head
-    layer_decay: float # learning-rate factor per layer going down
-    weight_decay: float # AdamW weight decay
-    warmup: float # share of steps warming up linearly
-    schedule: str # decay after warmup: cosine or linear
-    loss: str # l1 or smooth_l1 on log1p price
-    beta: float # SmoothL1 switch point in log1p units
-    clip: float # gradient-norm clip (0 is none)
-    head_dim: int # hidden width of the head
-    cat_dim: int # largest category embedding width
-    dropout: float # head dropout
-    cache_batch_size: int # rows per forward pass when caching and predicting
-    n_threads: int # torch CPU threads (0 is all available)
+    model_name: str = valid(kind="model") # encoder: minilm (bundled all-MiniLM-L6-v2) or a transformers id or local folder
+    text_col: str = valid(choices=("text", "catalog_content")) # document: text (01 encoder text) or catalog_content (raw)
+    max_len: int = valid(ge=1) # tokens per document
+    n_train_layers: int = valid(ge=-1) # top encoder layers trained (lower ones cached once); -1 trains all
+    epochs: int = valid(ge=1) # passes over each fold's training rows
+    batch_size: int = valid(ge=1) # rows per micro-batch
+    grad_accum: int = valid(ge=1) # micro-batches per optimizer step
+    lr: float = valid(gt=0) # peak learning rate of the top encoder layer
+    head_lr: float = valid(gt=0) # peak learning rate of the head
+    layer_decay: float = valid(gt=0, le=1) # learning-rate factor per layer going down
+    weight_decay: float = valid(ge=0) # AdamW weight decay
+    warmup: float = valid(ge=0, lt=1) # share of steps warming up linearly
+    schedule: str = valid(choices=("cosine", "linear")) # decay after warmup: cosine or linear
+    loss: str = valid(choices=LOSSES) # l1 or smooth_l1 on log1p price
+    beta: float = valid(gt=0) # SmoothL1 switch point in log1p units
+    clip: float = valid(ge=0) # gradient-norm clip (0 is none)
+    head_dim: int = valid(ge=1) # hidden width of the head
+    cat_dim: int = valid(ge=1) # largest category embedding width
+    dropout: float = valid(ge=0, lt=1) # head dropout
+    cache_batch_size: int = valid(ge=1) # rows per forward pass when caching and predicting
+    n_threads: int = valid(ge=0) # torch CPU threads (0 is all available)
     keep_cache: bool # keep the lower-layer state cache on disk for reruns
-    max_new_folds: int # stop after this many newly trained folds (0 is no limit)
+    max_new_folds: int = valid(ge=0) # stop after this many newly trained folds (0 is no limit)
 
 # %% ../nbs/03b_finetune.ipynb #3f378450
 TRAIN_KEYS = ("epochs", "batch_size", "grad_accum", "lr", "head_lr", "layer_decay", "weight_decay", "warmup", "schedule", "loss", "beta", "clip")  # what train_model reads

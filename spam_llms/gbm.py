@@ -15,7 +15,7 @@ import scipy.sparse as sp
 import lightgbm as lgb
 from sklearn.decomposition import PCA, TruncatedSVD
 from tqdm.auto import tqdm
-from .config import RunParams
+from .config import RunParams, valid
 from .runio import (data_folder, feature_columns, load_inputs, with_catalog, save_model_outputs, cv_predict, oracle_smape)
 from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_preds, RunPaths
 from .knn import (image_block, parse_range, tfidf_matrix, text_column, stage_neighbours, unit_inputs, fold_knn_features,
@@ -32,27 +32,27 @@ class LgbmParams(RunParams):
     "Parameters of 04_lgbm_baseline (LightGBM without and with neighbour features): the parameters cell's names and types."
     stage: ClassVar[str] = "04_lgbm_baseline"
     lgbm_noknn: bool # also train the model without neighbour features (lgbm_noknn)
-    svd_dims: int # PCA components per embedding block
-    objective: str # LightGBM objective: huber | l1
-    huber_delta: float # Huber transition point in log1p units
+    svd_dims: int = valid(ge=1) # PCA components per embedding block
+    objective: str = valid(choices=("huber", "l1")) # LightGBM objective: huber | l1
+    huber_delta: float = valid(gt=0) # Huber transition point in log1p units
     spaces: str # kNN spaces (absent blocks skipped)
-    ks: str # neighbour counts for the price features
-    lam: float # distance-weight decay exp(-lam * cosine distance)
-    knn_index: str # FAISS index: flat (exact) | ivf | hnsw
+    ks: str = valid(kind="list", ge=1) # neighbour counts for the price features
+    lam: float = valid(ge=0) # distance-weight decay exp(-lam * cosine distance)
+    knn_index: str = valid(choices=("flat", "ivf", "hnsw")) # FAISS index: flat (exact) | ivf | hnsw
     tfidf_knn: bool # lgbm also gets neighbour features from the binary TF-IDF space
     unit_price_knn: bool # lgbm also gets each space's neighbour unit-price estimates (price per unit x own quantity)
     name_knn: bool # lgbm also gets neighbour features from the item names' binary TF-IDF space
-    lgbm_seeds: int # LightGBM runs averaged per model (seeds seed, seed+1, ...)
-    tfidf_svd: int # TF-IDF SVD components added to both LightGBM models (0 for none)
+    lgbm_seeds: int = valid(ge=1) # LightGBM runs averaged per model (seeds seed, seed+1, ...)
+    tfidf_svd: int = valid(ge=0) # TF-IDF SVD components added to both LightGBM models (0 for none)
     tfidf_knn_char: str # char_wb range lo,hi added to the TF-IDF neighbour space (empty for words only)
-    tfidf_knn_max_df: float # TF-IDF neighbour space drops n-grams in more than this share of documents (speed at scale)
-    sparse_search: str # search of the TF-IDF neighbour spaces: exact (blocked products) | topn (sparse_dot_topn, for 20k+ rows)
-    n_threads: int # LightGBM threads, 0 is all cores (a fixed count keeps results deterministic)
-    learning_rate: float # LightGBM learning rate
-    num_leaves: int # LightGBM leaves per tree
-    min_data_in_leaf: int # LightGBM minimum rows per leaf
-    num_boost_round: int # maximum trees per fold
-    early_stopping: int # patience on the fold's validation part
+    tfidf_knn_max_df: float = valid(gt=0, le=1) # TF-IDF neighbour space drops n-grams in more than this share of documents (speed at scale)
+    sparse_search: str = valid(choices=("exact", "topn")) # search of the TF-IDF neighbour spaces: exact (blocked products) | topn (sparse_dot_topn, for 20k+ rows)
+    n_threads: int = valid(ge=0) # LightGBM threads, 0 is all cores (a fixed count keeps results deterministic)
+    learning_rate: float = valid(gt=0) # LightGBM learning rate
+    num_leaves: int = valid(ge=2) # LightGBM leaves per tree
+    min_data_in_leaf: int = valid(ge=1) # LightGBM minimum rows per leaf
+    num_boost_round: int = valid(ge=1) # maximum trees per fold
+    early_stopping: int = valid(ge=1) # patience on the fold's validation part
 
 # %% ../nbs/04_lgbm_baseline.ipynb #f9e64cb9
 def reduce_blocks(blocks_train:dict, # {name: (n, d)} training vectors

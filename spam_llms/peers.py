@@ -10,7 +10,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import Ridge
-from .config import RunParams
+from .config import RunParams, valid
 from .core import smape_log, seed_everything, RunPaths
 from .runio import load_inputs, with_catalog, save_model_outputs, cv_predict
 from .knn import parse_range, tfidf_matrix, tfidf_neighbours, knn_regress
@@ -95,23 +95,23 @@ class PeersParams(RunParams):
     "Parameters of 04c_peers: the parameters cell's names and types."
     stage: ClassVar[str] = "04c_peers"
     tfidf_peer: bool # train the TF-IDF + Ridge peer (model tfidf)
-    tfidf_alpha: float # Ridge strength of the TF-IDF peer
-    tfidf_max_features: int # TF-IDF vocabulary cap per analyzer
+    tfidf_alpha: float = valid(gt=0) # Ridge strength of the TF-IDF peer
+    tfidf_max_features: int = valid(ge=1) # TF-IDF vocabulary cap per analyzer
     tfidf_char: str # char_wb n-gram range lo,hi of the TF-IDF peer
-    tfidf_solver: str # Ridge solver of the TF-IDF peer: sag | lsqr | sparse_cg
+    tfidf_solver: str = valid(choices=("sag", "lsqr", "sparse_cg")) # Ridge solver of the TF-IDF peer: sag | lsqr | sparse_cg
     knn_tfidf: bool # train the TF-IDF neighbour model (model knn_tfidf)
-    knn_tfidf_k: int # neighbours in its weighted median
-    knn_tfidf_power: float # its weights: cosine to this power
+    knn_tfidf_k: int = valid(ge=1) # neighbours in its weighted median
+    knn_tfidf_power: float = valid(ge=0) # its weights: cosine to this power
     tfidf_knn_char: str # char_wb range lo,hi added to its TF-IDF space (empty for words only)
-    tfidf_knn_max_df: float # its TF-IDF space drops n-grams in more than this share of documents (speed at scale)
-    sparse_search: str # its search: exact (blocked products) | topn (sparse_dot_topn, for 20k+ rows)
+    tfidf_knn_max_df: float = valid(gt=0, le=1) # its TF-IDF space drops n-grams in more than this share of documents (speed at scale)
+    sparse_search: str = valid(choices=("exact", "topn")) # its search: exact (blocked products) | topn (sparse_dot_topn, for 20k+ rows)
     peer_svd_lgbm: bool # train the TF-IDF SVD LightGBM peer (model peer_svd_lgbm)
-    peer_svd_dims: int # its SVD components (256 on real data)
+    peer_svd_dims: int = valid(ge=1) # its SVD components (256 on real data)
     peer_objective: str # its LightGBM objective
-    peer_learning_rate: float # its LightGBM learning rate
-    n_threads: int # LightGBM threads, 0 is all cores (a fixed count keeps results deterministic)
-    num_boost_round: int # maximum trees per fold of the SVD peer
-    early_stopping: int # patience on the fold's validation part
+    peer_learning_rate: float = valid(gt=0) # its LightGBM learning rate
+    n_threads: int = valid(ge=0) # LightGBM threads, 0 is all cores (a fixed count keeps results deterministic)
+    num_boost_round: int = valid(ge=1) # maximum trees per fold of the SVD peer
+    early_stopping: int = valid(ge=1) # patience on the fold's validation part
 
 # %% ../nbs/04c_peers.ipynb #716bc7a7
 def run_tfidf(p:PeersParams, # the stage's parameters (tfidf_alpha, tfidf_max_features, tfidf_char, tfidf_solver)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_pipeline.ipynb #6cc7c030
 from __future__ import annotations
-import argparse, fcntl, json, os, re, sys, time
+import argparse, fcntl, functools, hashlib, json, os, re, shutil, sys, time
 from pathlib import Path
 from .core import RunPaths, save_json, load_json, stable_hash
 from .embed import embed_usage
@@ -13,8 +13,10 @@ from .config import (Setting, RUN_KEYS, notebook_parameters, parse_sets, load_tu
 
 # %% auto #0
 __all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'TWIN_KEYS', 'QUIET_KERNEL', 'list_stages', 'plan_chain', 'plan_twin', 'check_complete',
-           'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'check_run_name', 'RunLock', 'prepare_data',
-           'source_commit', 'run_chain', 'final_lines', 'usage_line', 'describe_plan', 'main']
+           'resolve_model', 'stage_valid', 'check_values_plan', 'estimate_mb', 'data_rows', 'check_outputs',
+           'check_local_images', 'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'no_space_message',
+           'data_digest', 'check_run_name', 'RunLock', 'prepare_data', 'source_commit', 'run_chain', 'final_lines',
+           'usage_line', 'describe_plan', 'describe_ranges', 'main']
 
 # %% ../nbs/08_pipeline.ipynb #7dce0c20
 STAGE_RE = re.compile(r"^(\d\d)([a-z]?)_([a-z][a-z0-9_]*)\.ipynb$")
@@ -75,6 +77,91 @@ def check_complete(plan:dict, # from `plan_chain`
         raise ValueError(f"profile {plan['profile']!r} (chain {' -> '.join(plan['chain'])}): {s}.{ks[0]} is set by no profile file, so it would "
                          f"silently take the notebook's smoke default; set it in configs/{plan['chain'][0]}/{s}.yaml. Unset: {miss}")
 
+# %% ../nbs/08_pipeline.ipynb #5e3f1873
+def resolve_model(name:str, # a model value: a bundled name, a local folder or a hub id
+                 ) -> str|None:
+    "Why a model cannot be loaded here, naming what was tried (None when it can): bundled package, local folder, hub cache, the hub."
+    from importlib.metadata import version, PackageNotFoundError
+    from spam_llms.encoders import OFFLINE
+    if name in OFFLINE:
+        try: version(OFFLINE[name][1]); return None
+        except PackageNotFoundError: return f"the bundled model's package {OFFLINE[name][1]} is not installed (scripts/bootstrap.sh installs it)"
+    p = Path(name).expanduser()
+    if p.is_dir(): return None
+    tried = f"not a bundled model ({', '.join(OFFLINE)}), no folder {p.absolute()}"
+    if p.exists() or not re.fullmatch(r"[\w.-]+/[\w.-]+", name): return f"{tried}, and not a hub id (owner/name)"
+    from huggingface_hub import constants, try_to_load_from_cache
+    if isinstance(try_to_load_from_cache(name, "config.json"), str): return None
+    if constants.HF_HUB_OFFLINE:
+        return (f"{tried}, no copy in the hub cache {constants.HF_HUB_CACHE}, and the hub is off (HF_HUB_OFFLINE=1, the scripts' default); "
+                "download the model into a folder and pass the folder, or set HF_HUB_OFFLINE=0 where the hub is reachable")
+    from huggingface_hub import HfApi
+    try: HfApi().model_info(name, timeout=10); return None
+    except Exception as e: return f"{tried}, no copy in the hub cache, and the hub answered {type(e).__name__}: {str(e).splitlines()[0][:160]}"
+
+# %% ../nbs/08_pipeline.ipynb #0d8c5142
+def stage_valid(root, stage:str) -> dict:
+    "The declared valid values of a stage's parameter set, read from the source (fast); {} for a notebook that exports none (a toy stage)."
+    from spam_llms.config import declared_valid
+    nb = Path(root)/"nbs"/f"{stage}.ipynb"
+    return declared_valid(nb) if "#| default_exp" in nb.read_text() else {}
+
+def check_values_plan(root, # repository root (holds nbs/)
+                      plan:dict, # from `plan_chain`
+                     ) -> None:
+    "Refuse a plan with any value outside its declared range, or a model that cannot be loaded, in any stage that will run: every problem at once."
+    from spam_llms.config import check_values
+    rm = functools.cache(resolve_model)
+    errs = [e for s in plan["todo"] for e in check_values(s, stage_valid(root, s), plan["stages"][s], rm)]
+    if errs: raise ValueError(f"{len(errs)} value(s) cannot work, so nothing ran:\n  " + "\n  ".join(errs))
+
+# %% ../nbs/08_pipeline.ipynb #703d8525
+def estimate_mb(rows:int, # train + test rows of the run
+               ) -> float:
+    "A rough size of a run's artifacts (twin images, embeddings, models, predictions): 50 MB plus 20 kB a row."
+    return 50 + 0.02 * rows
+
+def data_rows(data:str|None, # the --data folder, or None for the twin
+              plan:dict, # from `plan_chain` (the twin's size)
+             ) -> int:
+    "Rows the run will hold: lines of the data folder's CSVs, or the twin's train + test size."
+    if not data: return int(plan["twin"]["n_train"].value) + int(plan["twin"]["n_test"].value)
+    fs = [Path(data).expanduser()/f for f in ("train.csv", "test.csv")]
+    return sum(f.read_bytes().count(b"\n") for f in fs if f.is_file())
+
+def check_outputs(run_dir, # the run folder the chain will write
+                  need_mb:float, # room the run needs, e.g. from `estimate_mb`
+                 ) -> Path:
+    "The run folder exists and can be written, with `need_mb` free on its disk; the error names the folder and what failed."
+    run_dir = Path(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True); probe = run_dir/f".write_probe_{os.getpid()}"; probe.write_bytes(b"ok"); probe.unlink()
+    except OSError as e: raise ValueError(f"--outputs: cannot write the run folder {run_dir} ({e.strerror or e}); pass --outputs a folder you can write") from None
+    free = shutil.disk_usage(run_dir).free / 2**20
+    if free < need_mb: raise ValueError(f"--outputs: {run_dir} has {free:,.0f} MB free, this run needs roughly {need_mb:,.0f} MB; free space there or pass --outputs another disk")
+    return run_dir
+
+# %% ../nbs/08_pipeline.ipynb #23bf4771
+def check_local_images(data_dir, # the data folder the links are resolved in
+                       frames:dict, # {"train.csv": frame, "test.csv": frame} with image_link
+                       max_missing:float=0.5, # refuse when more than this share of local links names no file (the wrong folder)
+                      ) -> dict:
+    "Every local image link stays inside the data folder; a few missing files are counted (those rows get no image), most missing is an error."
+    from spam_llms.data import DataError, is_remote, resolve_local
+    n, missing = 0, []
+    for name, df in frames.items():
+        for i, l in enumerate(df.image_link.fillna("").astype(str)):
+            if not l.strip() or is_remote(l): continue
+            where = f"{Path(data_dir)/name}: row {i+1} (sample_id {df.sample_id.iloc[i]})"
+            try: p = resolve_local(l, data_dir)
+            except DataError as e: raise DataError(f"{where}: {e}") from None
+            if p.is_file() and not os.access(p, os.R_OK): raise DataError(f"{where}: image_link {l!r} -> {p}: not readable; fix its permissions")
+            n += 1; missing += [] if p.is_file() else [f"{where}: image_link {l!r} -> {p}"]
+    if n and len(missing) > max_missing * n:
+        raise DataError(f"{len(missing)} of {n} local image links name no file, e.g. {missing[0]}: no such file; "
+                        "is the data folder the one the links were written for? Put the images there or empty the fields (a row may have no image)")
+    return {"checked": n, "missing": missing}
+
 # %% ../nbs/08_pipeline.ipynb #3facbbe2
 class PeakMemory:
     "Context manager sampling the RSS of this process and its children; `.peak_mb` after exit."
@@ -112,11 +199,12 @@ def run_stage(nb_path, # stage notebook
               params:dict, # papermill parameters
               force:bool=False, # rerun even if complete
               log=print, # where progress goes: called as log(text, end=..., flush=...), one line per stage
+              inputs:str="", # content hash of the data the chain reads (`data_digest`): a changed file reruns the stage
              ) -> str:
     "Execute one stage unless already complete with the same parameters and code; returns 'ran' or 'skipped'."
     import papermill as pm
     rp, name = RunPaths(run_dir), Path(nb_path).stem
-    marker, key = rp.root/".stages"/f"{name}.json", stable_hash({"params": params, "code": code_fingerprint(nb_path)}, 16)
+    marker, key = rp.root/".stages"/f"{name}.json", stable_hash({"params": params, "code": code_fingerprint(nb_path)} | ({"inputs": inputs} if inputs else {}), 16)
     if not force and marker.exists() and load_json(marker).get("params_hash") == key:
         log(f"[{name}] complete with these parameters and code, skipped (use --force to rerun)"); return "skipped"
     if marker.exists(): marker.unlink()
@@ -128,11 +216,32 @@ def run_stage(nb_path, # stage notebook
                                 cwd=str(Path(nb_path).absolute().parent), progress_bar=False, extra_arguments=QUIET_KERNEL)
     except Exception as e:
         log(f" FAILED after {time.time() - t0:.1f}s")
+        if "No space left on device" in str(e) or getattr(e, "errno", None) == 28: raise StageFailed(no_space_message(name, rp.root, e)) from None
         raise StageFailed(f"stage {name} failed: {type(e).__name__}: {str(e).strip().splitlines()[-1][:300] if str(e).strip() else ''}\n"
                           f"  open the executed notebook to see the failing cell: {out_nb}") from None
     save_json({"params_hash": key, "params": params, "seconds": round(time.time() - t0, 1), "peak_mb": mem.peak_mb,
                "finished": time.strftime("%Y-%m-%d %H:%M:%S")}, marker)
     log(f" done in {time.time() - t0:.1f}s, peak memory {mem.peak_mb:,.0f} MB → {out_nb}"); return "ran"
+
+# %% ../nbs/08_pipeline.ipynb #f26beef3
+def no_space_message(stage:str, # the stage that failed, or "runner"
+                     run_dir, # the run folder
+                     err:Exception, # the error
+                    ) -> str:
+    "What to tell the user when a disk fills up: where, how much is free, and that a rerun resumes."
+    f = getattr(err, "filename", None) or next(iter(re.findall(r"'(/[^']+)'", str(err))), None)
+    try: free = f"{shutil.disk_usage(run_dir).free / 2**20:,.1f} MB free"
+    except OSError: free = "free space unknown"
+    return (f"stage {stage}: no space left on device under {run_dir} ({free})" + (f" writing {f}" if f else "") +
+            "; free space there (or pass --outputs another disk) and rerun: completed stages are kept, the failed one reruns")
+
+# %% ../nbs/08_pipeline.ipynb #bdbb8b16
+def data_digest(data_dir, # the data folder the chain reads
+               ) -> str:
+    "Content hash of the data folder's CSV files (train, test and any truth or oracle file), in name order."
+    h = hashlib.sha1()
+    for f in sorted(Path(data_dir).glob("*.csv")): h.update(f.name.encode() + b"\0"); h.update(hashlib.sha1(f.read_bytes()).digest())
+    return h.hexdigest()[:16]
 
 # %% ../nbs/08_pipeline.ipynb #e544eab0
 def check_run_name(run:str) -> str:
@@ -165,6 +274,8 @@ def prepare_data(run_dir, # run folder
     from spam_llms.synth import ensure_twin
     if data:
         d = Path(data).expanduser().resolve(); tr, te = load_challenge(d)  # resolved: one folder, one set of stage parameters
+        im = check_local_images(d, {"train.csv": tr, "test.csv": te})
+        if im["missing"]: log(f"[data] {len(im['missing'])} of {im['checked']} local image links name no file (those rows get no image), e.g. {im['missing'][0]}")
         log(f"[data] {d}: train {len(tr):,} rows, test {len(te):,} rows"); return d
     t0 = time.time(); d = ensure_twin(RunPaths(run_dir).data, seed=seed, **twin)
     log(f"[data] synthetic twin in {d} ({twin}) ready in {time.time() - t0:.1f}s"); return d
@@ -195,16 +306,17 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
     root = Path(root).absolute(); run_dir = (Path(outputs) if outputs else root/"outputs").absolute()/check_run_name(run)
     plan = plan_chain(root, profile, stages, sets, tuned, {"run_dir": str(run_dir), "data_dir": "", "seed": seed, "device": device})
     check_complete(plan, root/"configs")  # every misspelt or missing value fails before any work starts
+    check_values_plan(root, plan); check_outputs(run_dir, estimate_mb(data_rows(data, plan)))  # out-of-range values, unloadable models, an unwritable or full disk too
     if plan["skip"] and not stages: log(f"[profile {profile}] leaves out {plan['skip']} (skip_stages in its common.yaml; name a stage in --stages to run it)")
     for m in plan["tuned"]: log(f"[tuned] {m} from configs/tuned/")
     run_dir.mkdir(parents=True, exist_ok=True)
     with RunLock(run_dir):
         t0 = time.time(); data_dir = prepare_data(run_dir, data, {k: s.value for k, s in plan["twin"].items()}, plan["seed"], log)
-        timings, peaks, upstream_ran = {"data": round(time.time() - t0, 1)}, {}, False
+        timings, peaks, upstream_ran, digest = {"data": round(time.time() - t0, 1)}, {}, False, data_digest(data_dir)
         for s in plan["todo"]:  # once a stage runs, every later one runs too: its inputs may have changed even if its parameters did not
             t, nb = time.time(), root/"nbs"/f"{s}.ipynb"
             params = {k: (str(data_dir) if k == "data_dir" else v.value) for k, v in plan["stages"][s].items()}
-            status = run_stage(nb, run_dir, params, force or upstream_ran, log)
+            status = run_stage(nb, run_dir, params, force or upstream_ran, log, inputs=digest)
             timings[s] = round(time.time() - t, 1); upstream_ran |= status == "ran"
             if status == "ran": peaks[s] = load_json(run_dir/".stages"/f"{s}.json")["peak_mb"]
         used = embed_usage(run_dir)  # what ran: the resolved device, each block's precision, images read per split
@@ -241,11 +353,17 @@ def usage_line(u:dict, # from `embed.embed_usage`
 def describe_plan(root, profile:str="default", stages=None, sets=None, tuned=None, seed:int|None=None, device:str="auto") -> str:
     "What `--show-config` prints: the profile chain, then every resolved `stage.key = value  # source`, twin and run values first."
     root = Path(root); pl = plan_chain(root, profile, stages, sets, tuned, {"run_dir": "<outputs/RUN>", "data_dir": "<--data or the twin>", "seed": seed, "device": device})
-    check_complete(pl, root/"configs")
+    check_complete(pl, root/"configs"); check_values_plan(root, pl)
     head = [f"# profile {profile}: {' -> '.join(pl['chain'])} (parent first); tuned: {', '.join(pl['tuned']) or 'none'}; stages: {', '.join(pl['todo'])}",
             "# order: notebook default < profile chain < --tuned < runner (run_dir, data_dir, seed, device, profile) < --set"]
     if pl["skip"] and not stages: head.append(f"# left out (skip_stages): {', '.join(pl['skip'])}")
-    return "\n".join(head + [show_config({"common": pl["common"], "twin": pl["twin"]} | pl["stages"])])
+    return "\n".join(head + [show_config({"common": pl["common"], "twin": pl["twin"]} | pl["stages"])] + describe_ranges(root, pl))
+
+def describe_ranges(root, pl:dict) -> list[str]:
+    "The declared valid values of the stages a plan runs, as `# stage.key: range` lines."
+    from spam_llms.config import STANDALONE_KEYS
+    rows = [f"#   {s}.{k}: {v}" for s in pl["todo"] for k, v in stage_valid(root, s).items() if k in pl["stages"][s] and k not in RUN_KEYS + STANDALONE_KEYS]
+    return ["# valid values (checked before the first stage runs; --seed takes 0 to 4294967295):"] + rows if rows else []
 
 # %% ../nbs/08_pipeline.ipynb #f6250cf0
 def main(argv:list[str]|None=None):
@@ -268,11 +386,15 @@ def main(argv:list[str]|None=None):
     a = ap.parse_args(argv); root = Path(os.environ.get("SPAM_LLMS_ROOT", Path.cwd()))
     stages, sets, tuned = a.stages.split(",") if a.stages else None, None, a.tuned.split(",") if a.tuned else None
     try:
+        if a.seed is not None and not 0 <= a.seed < 2**32: raise ValueError(f"--seed {a.seed}: expected a whole number from 0 to {2**32 - 1}")
         if a.images and not Path(a.images).expanduser().is_dir(): raise ValueError(f"--images {a.images}: not a folder (give the folder of downloaded images)")
         sets = parse_sets(a.sets + ([f"02_embed.images_dir={Path(a.images).expanduser().resolve()}"] if a.images else []))
         if a.show_config: print(describe_plan(root, a.profile, stages, sets, tuned, a.seed, a.device)); return
         r = run_chain(root, a.run or a.profile, a.profile, a.data, a.device, a.seed, a.force, stages, sets, a.outputs, tuned)
     except (StageFailed, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr); sys.exit(1)
+    except OSError as e:  # the runner's own writes (the run folder, markers, chain.json): a message, not a traceback
+        run_dir = (Path(a.outputs) if a.outputs else root/"outputs")/(a.run or a.profile)
+        print(f"ERROR: {no_space_message('runner', run_dir, e) if e.errno == 28 else f'{e.filename or run_dir}: {e.strerror or e}'}", file=sys.stderr); sys.exit(1)
     print(f"stage seconds: {r['timings']}")
     for line in final_lines(r["run_dir"]): print(line)

@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
-from .config import RunParams
+from .config import RunParams, valid
 from .core import RunPaths, save_json, save_parquet, atomic_path
 from .data import load_challenge
 from .units import MISSING_TEXT, UNIT_GROUPS, BASE_UNITS, CANONICAL_UNITS, canonical_unit, to_base_factor, extract_quantities
@@ -378,10 +378,10 @@ def ensure_preprocessed(run_dir, # the run folder
 class PreprocessParams(RunParams):
     "Parameters of 01_preprocess: the parameters cell's names and types."
     stage: ClassVar[str] = "01_preprocess"
-    n_folds: int # CV folds, stored as the `fold` column
-    max_text_chars: int # cap on the encoder text (item name + description or top 5 bullets)
+    n_folds: int = valid(ge=2) # CV folds, stored as the `fold` column
+    max_text_chars: int = valid(ge=1) # cap on the encoder text (item name + description or top 5 bullets)
     numbers_to_words: bool # spell numbers out (num2words) in the encoder text
-    min_head_count: int # item-name first words (brands) seen fewer times in train share one code
+    min_head_count: int = valid(ge=1) # item-name first words (brands) seen fewer times in train share one code
 
 # %% ../nbs/01_preprocess.ipynb #b7062e0b
 def preprocess_stage(p:PreprocessParams, # the stage's parameters

@@ -11,7 +11,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
-from .config import RunParams
+from .config import RunParams, valid
 from .core import smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, load_preds, RunPaths
 from .runio import discover_models, load_model, smape_by_decile, load_inputs, save_model_outputs
 from .knn import oof_neighbours, OOFNeighbours, knn_spaces
@@ -219,13 +219,13 @@ class RefineParams(RunParams):
     stage: ClassVar[str] = "05_knn_refine"
     models: str # comma-separated base models to refine; empty means every base model in run_dir
     space: str # neighbour space: an embedding block name (text, image, ...) or concat of all blocks
-    pool: int # neighbours fetched per row; the band filter keeps the k nearest among them
-    ks: str # candidate neighbour counts k
-    bands: str # candidate price bands x in log1p units (inf means no band)
-    lams: str # candidate decays lambda of exp(-lambda * cosine distance)
-    alphas: str # candidate strengths alpha (0 is always a candidate)
-    band_on: str # reference price of a neighbour: its OOF prediction and/or its true price
-    knn_index: str # FAISS index: flat (exact) | ivf | hnsw
+    pool: int = valid(ge=1) # neighbours fetched per row; the band filter keeps the k nearest among them
+    ks: str = valid(kind="list", ge=1) # candidate neighbour counts k
+    bands: str = valid(kind="list", gt=0) # candidate price bands x in log1p units (inf means no band)
+    lams: str = valid(kind="list", ge=0) # candidate decays lambda of exp(-lambda * cosine distance)
+    alphas: str = valid(kind="list", ge=0) # candidate strengths alpha (0 is always a candidate)
+    band_on: str = valid(kind="list", choices=("pred", "true")) # reference price of a neighbour: its OOF prediction and/or its true price
+    knn_index: str = valid(choices=("flat", "ivf", "hnsw")) # FAISS index: flat (exact) | ivf | hnsw
 
 # %% ../nbs/05_knn_refine.ipynb #018e2e9b
 def run_refine(p:RefineParams, # the stage's parameters

@@ -13,8 +13,8 @@ from .knn import image_block
 
 # %% auto #0
 __all__ = ['NOT_MODELS', 'data_folder', 'input_paths', 'feature_columns', 'align_blocks', 'drop_imageless_blocks', 'load_inputs',
-           'with_catalog', 'save_model_outputs', 'cv_predict', 'discover_models', 'load_model', 'smape_by_decile',
-           'oracle_smape', 'read_truth']
+           'with_catalog', 'save_model_outputs', 'cv_predict', 'discover_models', 'load_model', 'check_model_outputs',
+           'smape_by_decile', 'oracle_smape', 'read_truth']
 
 # %% ../nbs/00e_runio.ipynb #ac84b55a
 def data_folder(run_dir, data_dir:str="") -> Path:
@@ -163,6 +163,20 @@ def load_model(run_dir, # run folder
         bad = int((oof.set_index("sample_id").fold.loc[np.asarray(train_ids)].to_numpy() != np.asarray(folds)).sum())
         if bad: raise ValueError(f"{d/'oof.parquet'}: its fold differs from the run's fold column on {bad} rows; rerun model {name!r} on this run's folds")
     return p, t
+
+# %% ../nbs/00e_runio.ipynb #63628e36
+def check_model_outputs(run_dir, # run folder
+                        models, # model folders a stage wrote
+                       ) -> dict[str, int]:
+    "Assert each model's predictions cover exactly the run's train rows (with their folds) and test rows, finite; returns rows per model."
+    inp = load_inputs(run_dir, with_blocks=False); tr, te = inp["train"], inp["test"]; out = {}
+    for m in models:
+        d = RunPaths(run_dir).stage(m); n_oof, n_te = len(load_preds(d/"oof.parquet")), len(load_preds(d/"test.parquet"))
+        p, t = load_model(run_dir, m, tr.sample_id, te.sample_id, tr.fold.to_numpy())  # ids present once each, folds the run's
+        if (n_oof, n_te) != (len(tr), len(te)): raise AssertionError(f"model {m!r}: {n_oof} OOF / {n_te} test rows for {len(tr)} train / {len(te)} test rows")
+        if not (np.isfinite(p).all() and np.isfinite(t).all()): raise AssertionError(f"model {m!r}: non-finite predictions ({int((~np.isfinite(p)).sum())} OOF, {int((~np.isfinite(t)).sum())} test)")
+        out[m] = n_oof + n_te
+    return out
 
 # %% ../nbs/00e_runio.ipynb #cc6ae299
 def smape_by_decile(log_true, # (n,) true log prices

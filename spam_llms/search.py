@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 import optuna
 from tqdm.auto import tqdm
-from .config import RunParams, notebook_parameters, resolve_stage
+from .config import RunParams, notebook_parameters, resolve_stage, valid
 from .runio import input_paths
 from .core import smape, smape_log, atomic_path, save_json, RunPaths
 
@@ -386,13 +386,13 @@ def check_space(cfg:dict, # from `parse_space`
 class SearchParams(RunParams):
     "Parameters of 07_search: the parameters cell's names and types."
     stage: ClassVar[str] = "07_search"
-    model: str # model to tune: lgbm | lgbm_noknn | tfidf | towers
-    n_trials: int # trials the stored study should hold at the end (a rerun adds only the missing ones)
-    timeout: float # seconds per worker, 0 means no limit
+    model: str = valid(choices=("lgbm", "lgbm_noknn", "tfidf", "towers")) # model to tune: lgbm | lgbm_noknn | tfidf | towers
+    n_trials: int = valid(ge=1) # trials the stored study should hold at the end (a rerun adds only the missing ones)
+    timeout: float = valid(ge=0) # seconds per worker, 0 means no limit
     storage: str # SQLAlchemy URL, empty means sqlite in run_dir/search/MODEL.db
-    n_workers: int # worker processes sharing the storage
+    n_workers: int = valid(ge=1) # worker processes sharing the storage
     profile: str # stage values the trials start from, from configs/PROFILE/STAGE.yaml
-    pruner: str # median | halving | none
+    pruner: str = valid(choices=("median", "halving", "none")) # median | halving | none
     write_overlay: bool # write the best values to configs/tuned/MODEL.yaml
 
 # %% ../nbs/07_search.ipynb #72f07ca0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04b_sparse_mlp.ipynb #eff00974
 from __future__ import annotations
-import functools, math, time
+import functools, hashlib, math, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -15,7 +15,7 @@ import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import OneHotEncoder
 from tqdm.auto import tqdm
-from .config import RunParams
+from .config import RunParams, valid
 from .core import smape_log, seed_everything, resolve_device, atomic_path, stable_hash, RunPaths, usable_cores
 from .runio import load_inputs, with_catalog, save_model_outputs, feature_columns
 from .knn import stage_neighbours, fold_knn_features, unit_inputs, neighbour_space_names
@@ -23,7 +23,7 @@ from .knn import stage_neighbours, fold_knn_features, unit_inputs, neighbour_spa
 # %% auto #0
 __all__ = ['text_tfidf', 'numeric_block', 'onehot_block', 'sparse_inputs', 'local_columns', 'spmm', 'lazy_adam_step', 'SparseMLP',
            'batch_schedule', 'smape_loss', 'fit_sparse_mlp', 'predict_sparse_mlp', 'with_dense', 'unit_seed',
-           'cv_sparse_mlp', 'SparseMlpParams', 'run_sparse_mlp']
+           'cv_sparse_mlp', 'inputs_digest', 'SparseMlpParams', 'run_sparse_mlp']
 
 # %% ../nbs/04b_sparse_mlp.ipynb #88e28c5a
 def text_tfidf(train_text, test_text, # documents
@@ -229,33 +229,42 @@ def cv_sparse_mlp(X_train:sp.csr_matrix, X_test:sp.csr_matrix, # sparse inputs
     bar.close()
     return oof, test, [smape_log(y[folds == f], oof[folds == f]) for f in ks], reused
 
+# %% ../nbs/04b_sparse_mlp.ipynb #914733b4
+def inputs_digest(*parts) -> str:
+    "Content hash of a model's inputs: arrays, sparse matrices and strings, each with its dtype and shape."
+    h = hashlib.sha1()
+    for x in parts:
+        arrs = (x.data, x.indices, x.indptr, np.asarray(x.shape)) if sp.issparse(x) else (np.asarray(str(x).encode()),) if isinstance(x, str) else (np.asarray(x),)
+        for a in arrs: a = np.ascontiguousarray(a); h.update(f"{a.dtype}{a.shape}".encode()); h.update(a.tobytes())
+    return h.hexdigest()[:16]
+
 # %% ../nbs/04b_sparse_mlp.ipynb #fbd56ef7
 @dataclass(frozen=True)
 class SparseMlpParams(RunParams):
     "Parameters of 04b_sparse_mlp: the parameters cell's names and types."
     stage: ClassVar[str] = "04b_sparse_mlp"
-    text_col: str # document column: catalog_content (raw) or text (preprocessed)
-    max_features: int # TF-IDF vocabulary cap per analyzer
-    min_df: int # minimum document frequency of word n-grams
+    text_col: str = valid(choices=("catalog_content", "text")) # document column: catalog_content (raw) or text (preprocessed)
+    max_features: int = valid(ge=1) # TF-IDF vocabulary cap per analyzer
+    min_df: int = valid(ge=1) # minimum document frequency of word n-grams
     char_ngrams: bool # add char_wb 2-5 grams (slower, no gain measured on real data)
     use_name: bool # add the item-name TF-IDF block
     use_num: bool # add standardised num_* columns
     use_cat: bool # add one-hot cat_* columns
-    epochs: int # passes over the training rows
-    batch_size: int # first epoch batch size
-    growth: float # batch growth per epoch
-    lr: float # Adam learning rate
-    hidden: str # layer widths (comma-separated)
-    loss: str # huber | l1 | smape on log1p price
-    huber_delta: float # Huber transition in log1p units
-    n_seeds: int # networks per fold averaged in log space
-    n_threads: int # torch threads, 0 is all cores (one per process is fastest on a busy box)
+    epochs: int = valid(ge=1) # passes over the training rows
+    batch_size: int = valid(ge=1) # first epoch batch size
+    growth: float = valid(gt=0) # batch growth per epoch
+    lr: float = valid(gt=0) # Adam learning rate
+    hidden: str = valid(kind="list", ge=1) # layer widths (comma-separated)
+    loss: str = valid(choices=("huber", "l1", "smape")) # huber | l1 | smape on log1p price
+    huber_delta: float = valid(gt=0) # Huber transition in log1p units
+    n_seeds: int = valid(ge=1) # networks per fold averaged in log space
+    n_threads: int = valid(ge=0) # torch threads, 0 is all cores (one per process is fastest on a busy box)
     knn_features: bool # append 04's nested neighbour prices and unit prices as dense inputs
     knn_spaces: str # embedding spaces of those neighbours (with the TF-IDF and item-name spaces)
-    knn_ks: str # their neighbour counts
-    knn_index: str # FAISS index of the embedding space: flat (exact) | ivf | hnsw
-    tfidf_knn_max_df: float # the TF-IDF neighbour space drops n-grams in more than this share of documents
-    sparse_search: str # search of the TF-IDF and item-name spaces: exact | topn (sparse_dot_topn)
+    knn_ks: str = valid(kind="list", ge=1) # their neighbour counts
+    knn_index: str = valid(choices=("flat", "ivf", "hnsw")) # FAISS index of the embedding space: flat (exact) | ivf | hnsw
+    tfidf_knn_max_df: float = valid(gt=0, le=1) # the TF-IDF neighbour space drops n-grams in more than this share of documents
+    sparse_search: str = valid(choices=("exact", "topn")) # search of the TF-IDF and item-name spaces: exact | topn (sparse_dot_topn)
 
 # %% ../nbs/04b_sparse_mlp.ipynb #d5a101f7
 def run_sparse_mlp(p:SparseMlpParams, # the stage's parameters
@@ -278,7 +287,8 @@ def run_sparse_mlp(p:SparseMlpParams, # the stage's parameters
                                                        seconds=knn_seconds, cache_dir=RunPaths(p.run_dir).neighbour_cache, kind=p.knn_index, use_gpu="auto" if dev != "cpu" else False, seed=p.seed))
         ff = lambda f: fold_knn_features(nbs(), y, folds, holdout=f, ks=ks, unit=unit)
         feat |= {"knn_spaces": neighbour_space_names(inp, True, True, names, True), "knn_ks": list(ks), "knn_index": p.knn_index, "tfidf_knn_max_df": p.tfidf_knn_max_df, "sparse_search": p.sparse_search}  # the names `stage_neighbours` gives, in its order
-    key = stable_hash(feat | fit | {"seed": p.seed, "ids": stable_hash([tr.sample_id.tolist(), folds.tolist(), te.sample_id.tolist()]), "device": dev})
+    key = stable_hash(feat | fit | {"seed": p.seed, "ids": stable_hash([tr.sample_id.tolist(), folds.tolist(), te.sample_id.tolist()]), "device": dev,
+                           "inputs": inputs_digest(Xtr, Xte, y, *([inp[f"blocks_{s}"][b] for s in ("train", "test") for b in sorted(inp[f"blocks_{s}"])] if p.knn_features else []))})
     oof, test, scores, reused = cv_sparse_mlp(Xtr, Xte, y, folds, out/"units"/key, p.n_seeds, p.seed, on_unit, ff, on_fold, device=dev, **fit)
     m = {"oof_smape": smape_log(y, oof), "fold_smape": scores, "n_features": Xtr.shape[1], "nnz_per_row": Xtr.nnz / max(Xtr.shape[0], 1),
          "n_seeds": p.n_seeds, "units_reused": reused, "knn_features": p.knn_features, "unit_key": key, **feat, **fit, "knn_seconds": knn_seconds, "feature_seconds": round(t_feat, 1),

@@ -11,7 +11,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize, lsq_linear
-from .config import RunParams
+from .config import RunParams, valid
 from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_preds, RunPaths
 from .runio import discover_models, load_model, smape_by_decile, load_inputs, data_folder, oracle_smape, read_truth
 
@@ -267,7 +267,7 @@ class SubmitParams(RunParams):
     "Parameters of 06_submission: the parameters cell's names and types."
     stage: ClassVar[str] = "06_submission"
     models: str # comma-separated models to blend; empty means every model folder in run_dir
-    blend_mode: str # simplex (weights sum to one) | affine (free weights plus intercept) | auto (lower nested OOF SMAPE)
+    blend_mode: str = valid(choices=("simplex", "affine", "auto")) # simplex (weights sum to one) | affine (free weights plus intercept) | auto (lower nested OOF SMAPE)
     calibration: bool # one global log shift fit on OOF after the blend (nested; applied only when it helps)
 
 # %% ../nbs/06_submission.ipynb #7b5da513

@@ -15,7 +15,7 @@ from torch import nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 from safetensors.torch import save_file, load_file
-from .config import RunParams
+from .config import RunParams, valid
 from .runio import input_paths
 from .core import torch_threads, smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_parquet, save_preds, RunPaths
 from .tower_model import TowerTable, fit_scaler, scale_inputs, TowerRegressor, LOSSES, PriceLoss, make_loss
@@ -234,23 +234,23 @@ class TowersParams(RunParams):
     "Parameters of 03_towers_cv (the tower model and its ablation): the parameters cell's names and types."
     stage: ClassVar[str] = "03_towers_cv"
     blocks: list # inputs of the main model, tab means the tabular tower
-    loss: str # mse_log | minmax_bce | l1_log | smooth_l1_log | hybrid
-    fusion: str # concat | xattn
-    tower_dim: int # tower width (reference design: 512)
-    tower_depth: int # layers per tower
-    dropout: float # dropout in towers and head
-    head_dims: list # head hidden widths
-    epochs: int # maximum epochs per fold
-    batch_size: int # rows per step
-    lr: float # peak learning rate (one-cycle)
-    weight_decay: float # AdamW weight decay
-    patience: int # early stopping patience (epochs)
-    hybrid_weight: float # L1 weight in the hybrid loss
-    n_threads: int # torch CPU threads, 0 means all cores; 1 is robust on a shared 2-core box
+    loss: str = valid(choices=LOSSES) # mse_log | minmax_bce | l1_log | smooth_l1_log | hybrid
+    fusion: str = valid(choices=("concat", "xattn")) # concat | xattn
+    tower_dim: int = valid(ge=1) # tower width (reference design: 512)
+    tower_depth: int = valid(ge=1) # layers per tower
+    dropout: float = valid(ge=0, lt=1) # dropout in towers and head
+    head_dims: list = valid(kind="list", ge=1) # head hidden widths
+    epochs: int = valid(ge=1) # maximum epochs per fold
+    batch_size: int = valid(ge=1) # rows per step
+    lr: float = valid(gt=0) # peak learning rate (one-cycle)
+    weight_decay: float = valid(ge=0) # AdamW weight decay
+    patience: int = valid(ge=1) # early stopping patience (epochs)
+    hybrid_weight: float = valid(ge=0, le=1) # L1 weight in the hybrid loss
+    n_threads: int = valid(ge=0) # torch CPU threads, 0 means all cores; 1 is robust on a shared 2-core box
     run_ablation: bool # also run the ablation table
-    ablation_losses: list # losses compared
-    ablation_fusions: list # fusions compared
-    ablation_epochs: int # max epochs per ablation fit, 0 means the same as epochs
+    ablation_losses: list = valid(kind="list", choices=LOSSES) # losses compared
+    ablation_fusions: list = valid(kind="list", choices=("concat", "xattn")) # fusions compared
+    ablation_epochs: int = valid(ge=0) # max epochs per ablation fit, 0 means the same as epochs
 
 # %% ../nbs/03_towers_cv.ipynb #59f5fc81
 def fit_towers(train:TowerTable, # training inputs

@@ -26,7 +26,7 @@ def test_real_rows_read(real_dir):
     (HEADER + "1,a,b,nan\n", "field price='nan'"),
     (HEADER + "1,a,b,inf\n", "field price='inf'"),
     (HEADER + "1,a,b,twelve\n", "field price='twelve'"),
-    (HEADER + "x1,a,b,2\n", "row 1: field sample_id='x1' is not an integer id"),
+    (HEADER + "x1,a,b,2\n", "row 1: field sample_id='x1' is not an id"),
     ("", "file is empty"),
     (HEADER, "header only, no data rows"),
 ])
@@ -56,9 +56,9 @@ def test_image_link_outside_folder(tmp_path):
 
 def test_unreachable_network_gives_up_fast(tmp_path):
     links = [f"http://127.0.0.1:9/img{i}.jpg" for i in range(200)]
-    t0 = time.time()
     with pytest.warns(UserWarning, match="network unreachable"): st = download_images(links, tmp_path/"store", progress=False)
-    assert time.time() - t0 < 60 and st.path.isna().all() and len(st) == 200
+    assert st.path.isna().all() and len(st) == 200  # how fast it gives up is measured in bench/bench_preflight.py
+    assert (st.status == "network unreachable").sum() == 196  # only the 4 probe links were tried
     assert list((tmp_path/"store").iterdir()) == []
 
 def test_download_resume_and_atomic(tmp_path, monkeypatch):

@@ -166,3 +166,16 @@ def test_sparse_topn_returns_the_exact_neighbours_on_real_rows(real_rows, column
         assert pos.mean() > 0.3 and (ti[pos] == ei[pos]).all()              # same rows wherever the rows share an n-gram
         np.testing.assert_array_equal(sparse_topn(q, Xtr, 30, qf, rf, n_threads=2)[1], ti)   # the thread count changes nothing
         if qf is not None: assert (folds[ti] != folds[:, None]).all()       # never a row of the query's own fold
+
+
+def test_neighbour_cache_is_keyed_by_the_texts(tmp_path, real_rows):
+    "A TF-IDF neighbour search is read back only for the same documents: one text changed under the same ids and folds searches again."
+    from spam_llms.knn import tfidf_neighbours
+    tr, te = real_rows; folds = tr.fold.to_numpy(); a_tr, a_te = tr.catalog_content.tolist(), te.catalog_content.tolist()
+    a = tfidf_neighbours(a_tr, a_te, folds, 5, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 1
+    b = tfidf_neighbours(a_tr, a_te, folds, 5, cache_dir=tmp_path)  # same inputs: read back, nothing new
+    assert len(list(tmp_path.glob("*.npz"))) == 1 and np.array_equal(a.train_idx, b.train_idx)
+    c_tr = list(a_tr); c_tr[0] = a_te[0]  # row 0 now reads like the first test row
+    c = tfidf_neighbours(c_tr, a_te, folds, 5, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npz"))) == 2 and not np.array_equal(a.test_idx, c.test_idx)

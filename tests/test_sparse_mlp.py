@@ -148,7 +148,10 @@ def test_neighbour_inputs_are_nested_on_real_rows(real_dir, tmp_path):
 
 
 def test_stage_with_neighbour_inputs_on_real_rows(tmp_path, real_run, monkeypatch):
+    seen, nested = [], smlp.fold_knn_features  # the stage asks for each fold's nested features (holdout = that fold), never plain OOF ones
+    monkeypatch.setattr(smlp, "fold_knn_features", lambda *a, **k: seen.append(k.get("holdout")) or nested(*a, **k))
     m = run(tmp_path, real_run, knn_features=True, knn_ks="5,10")
+    assert seen == list(range(len(m["fold_smape"]))), seen
     plain = run(tmp_path, real_run, "plain")
     assert m["knn_features"] and m["knn_spaces"] == ["text", "tfidf", "name"] and not plain["knn_features"]
     assert m["unit_key"] != plain["unit_key"] and np.isfinite(preds(tmp_path)[1].pred).all()
@@ -177,3 +180,16 @@ def test_stages_share_the_runs_neighbour_searches(tmp_path, real_run, monkeypatc
     assert shared["knn_spaces"] == fresh["knn_spaces"] == ["text", "tfidf", "name"] and len(list(cache.glob("*.npz"))) == 2
     pd.testing.assert_frame_equal(preds(tmp_path/"run")[0], preds(tmp_path/"own")[0])
     pd.testing.assert_frame_equal(preds(tmp_path/"run")[1], preds(tmp_path/"own")[1])
+
+
+def test_changed_prices_or_text_retrain_every_unit(tmp_path, real_run):
+    "The unit cache is keyed by content: fold 0's prices corrected (same ids, same folds) retrain every unit, and so does one row's text."
+    a = run(tmp_path, real_run, text_col="text"); n = len(list((tmp_path/"sparse_mlp"/"units").rglob("*.npz")))
+    assert a["units_reused"] == 0 and run(tmp_path, real_run, text_col="text")["units_reused"] == n  # unchanged inputs: every unit reused
+    pre = tmp_path/"preprocessed"/"train.parquet"; tr = pd.read_parquet(pre); f0 = tr.fold == 0
+    tr.loc[f0, "price"] *= 1.5; tr.loc[f0, "log_price"] = np.log1p(tr.loc[f0, "price"]); tr.to_parquet(pre, index=False)
+    b = run(tmp_path, real_run, text_col="text")
+    assert b["units_reused"] == 0 and b["unit_key"] != a["unit_key"]
+    tr = pd.read_parquet(pre); tr.loc[tr.index[0], "text"] = tr.text.iloc[0] + " refurbished gold edition"; tr.to_parquet(pre, index=False)
+    c = run(tmp_path, real_run, text_col="text")
+    assert c["units_reused"] == 0 and c["unit_key"] != b["unit_key"]
