@@ -92,7 +92,8 @@ def plot_eda_extras(df:pd.DataFrame, # train rows
     ax[0].set(title="Raw Unit strings", xlabel="rows", ylabel="Unit", xscale="log")
     sns.histplot(df.catalog_content.str.len(), bins=60, ax=ax[1]); ax[1].set(title="catalog_content length", xlabel="characters")
     g = duplicate_spread(df, "catalog_content")
-    sns.histplot(np.log(g.max_over_min) if len(g) else [], bins=30, ax=ax[2], color="tab:red"); ax[2].set(title="Duplicate texts: log(max/min price)")
+    if len(g): sns.histplot(np.log(g.max_over_min), bins=30, ax=ax[2], color="tab:red"); ax[2].set(title=f"{len(g)} duplicate texts: log(max/min price)", xlabel="log(max/min price)")
+    else: ax[2].text(0.5, 0.5, "none: no two rows\nshare a catalog text", ha="center", va="center", fontsize=13); ax[2].set(title="Duplicate texts", xticks=[], yticks=[])
     fig.tight_layout()
     if fig_dir: _savefig(fig, Path(fig_dir)/"eda_units_lengths_duplicates.png")
     return fig
