@@ -39,8 +39,9 @@ def plot_price_distributions(prices, # raw prices
     "Histograms of raw price (up to the q-quantile) and of log1p price."
     p = np.asarray(prices, dtype=float)
     fig, ax = plt.subplots(1, 2, figsize=(12, 4))
-    sns.histplot(p[p <= np.quantile(p, q)], bins=60, ax=ax[0], color="tab:blue"); ax[0].set(title=f"Raw price (0-{q*100:g}th percentile)", xlabel="price")
-    sns.histplot(np.log1p(p), bins=60, ax=ax[1], color="tab:orange"); ax[1].set(title="log1p(price)", xlabel="log1p(price)")
+    cut, lp = np.quantile(p, q), np.log1p(p)
+    sns.histplot(p[p <= cut], bins=60, ax=ax[0], color="tab:blue"); ax[0].set(title=f"Raw price up to the {q*100:g}th percentile ({cut:,.2f}); {int((p > cut).sum())} rows above", xlabel="price")
+    sns.histplot(lp, bins=60, ax=ax[1], color="tab:orange"); ax[1].set(title=f"log1p(price): mean {lp.mean():.2f}, variance {lp.var():.2f}, skew {pd.Series(lp).skew():.2f}", xlabel="log1p(price)")
     fig.tight_layout()
     if fig_dir: _savefig(fig, Path(fig_dir)/"eda_price_distribution.png")
     return fig

@@ -43,9 +43,9 @@ def run_facts(run_dir, # the run folder
     marks = [load_json(f) | {"stage": f.stem} for f in sorted((rp.root/".stages").glob("*.json"))]
     stages = pd.DataFrame([{"stage": s["stage"], "seconds": s.get("seconds"), "peak MB": s.get("peak_mb"), "finished": s.get("finished")} for s in marks],
                           columns=["stage", "seconds", "peak MB", "finished"])
-    miss = "n/a (no chain.json: not run by run_all.sh)"
-    return {"run": rp.root.name, "profile": ch.get("profile", miss), "commit": ch.get("commit") or miss, "seed": ch.get("seed", miss),
-            "device": ch.get("device", miss), "data": shown_path(data_folder(run_dir, data_dir), root, run_dir), "stages": stages}
+    return {"run": rp.root.name, "profile": ch.get("profile", "n/a"), "commit": ch.get("commit") or "n/a", "seed": ch.get("seed", "n/a"),
+            "device": ch.get("device", "n/a"), "data": shown_path(data_folder(run_dir, data_dir), root, run_dir), "stages": stages,
+            "note": "" if ch else "no chain.json: this folder was not made by run_all.sh"}
 
 # %% ../nbs/06b_report.ipynb #c6da66ca
 def _has_image(run_dir, split:str, ids) -> np.ndarray:
@@ -156,7 +156,7 @@ def worst_rows(ri:dict, # from `report_inputs`
     "The k training rows with the largest OOF SMAPE of the blend: item name, truth, the blend's and the best single model's prices."
     tr, best = ri["train"], ri["metrics"]["best_single"]["model"]; pb = ri["P"][:, ri["names"].index(best)]
     t = row_smape(ri["y"], ri["blend"]["oof"]); top = np.argsort(-t, kind="stable")[:k]
-    return pd.DataFrame({"sample_id": tr.sample_id.to_numpy()[top], "item name": tr.item_name.str.slice(0, 90).to_numpy()[top],
+    return pd.DataFrame({"sample_id": tr.sample_id.to_numpy()[top], "item name": tr.item_name.str.replace("\n", " / ").str.slice(0, 90).to_numpy()[top],
                          "unit group": tr.unit_group.to_numpy()[top], "true price": tr.price.to_numpy()[top].round(2),
                          "blend": np.expm1(ri["blend"]["oof"][top]).round(2), best: np.expm1(pb[top]).round(2), "SMAPE": t[top].round(1)})
 
@@ -191,7 +191,7 @@ img{max-width:100%;border:1px solid #eee} .note{color:#555} .head{font-size:1.2e
 <nav><a href="#run">run</a><a href="#data">data</a><a href="#models">models</a><a href="#pred">predicted vs true</a><a href="#slices">where it fails</a><a href="#worst">worst rows</a><a href="#notebooks">notebooks</a></nav>
 <h2 id="run">The run</h2>
 <p>profile <b>{{ run.profile }}</b>, commit <code>{{ run.commit }}</code>, seed {{ run.seed }}, device {{ run.device }}; data <code>{{ run.data }}</code>: {{ rows }}.
-Intervals: 95%, {{ n_boot }} row resamples (seed {{ run.seed }}).</p>
+Intervals: 95%, {{ n_boot }} row resamples.{% if run.note %} ({{ run.note }}){% endif %}</p>
 {{ stage_table }}
 <h2 id="data">The data (training rows)</h2>
 <div class="row"><img src="{{ fig.price }}" alt="price distributions" width="800"><div><h3>Below and above the 99th percentile</h3>{{ price_split }}</div></div>
@@ -243,7 +243,7 @@ def _duplicates(train:pd.DataFrame) -> list[dict]:
     out = []
     for key, what in [("catalog_content", "catalog text"), ("image_link", "image link")]:
         g = duplicate_spread(train, key)
-        t = g.head(10).assign(**{key: g[key].head(10).str.slice(0, 70)}).rename(columns={"max_over_min": "max/min"})
+        t = g.head(10).assign(**{key: g[key].head(10).str.replace("\n", " / ").str.slice(0, 70)}).rename(columns={"max_over_min": "max/min"})
         out.append({"what": what, "title": f"Identical {what}s: {len(g):,} groups, {int(g['count'].sum()):,} rows" + (f", median max/min price {g.max_over_min.median():.2f}" if len(g) else ""),
                     "table": Markup(html_table(t)) if len(g) else None})
     return out
@@ -263,8 +263,8 @@ def run_report(p:"ReportParams", # the stage's parameters
     fig.mkdir(parents=True, exist_ok=True)
     for k, f in {"price": plot_price_distributions(raw.price), "extras": plot_eda_extras(raw)}.items(): f.savefig(fig/f"eda_{k}.png", dpi=p.dpi); plt.close(f)
     best = ri["metrics"]["best_single"]["model"]; b = iv["oof"]["scores"]
-    pred = [plot_pred_vs_truth(ri["y"], ri["blend"]["oof"], fig/"pred_blend.png", f"blend, OOF: SMAPE {ci_text(b['blend'])}", p.dpi),
-            plot_pred_vs_truth(ri["y"], ri["P"][:, ri["names"].index(best)], fig/"pred_best.png", f"best single ({best}), OOF: SMAPE {ci_text(b[best])}", p.dpi)]
+    pred = [plot_pred_vs_truth(ri["y"], ri["blend"]["oof"], fig/"pred_blend.png", f"blend, OOF\nSMAPE {ci_text(b['blend'])}", p.dpi),
+            plot_pred_vs_truth(ri["y"], ri["P"][:, ri["names"].index(best)], fig/"pred_best.png", f"best single model ({best}), OOF\nSMAPE {ci_text(b[best])}", p.dpi)]
     sl = slices(ri, p.n_boot, p.seed); sl_figs = {k: plot_slices(t, ["blend", best], k, fig/f"slice_{i}.png", p.dpi) for i, (k, t) in enumerate(sl.items())}
     pages = notebook_pages(rp.nbs, out/"nbs") if p.notebooks else []
     head = f"blend SMAPE: OOF {ci_text(b['blend'])}" + (f", test {ci_text(iv['test']['scores']['blend'])}" if "test" in iv else "") + f"; best single model {best}: OOF {ci_text(b[best])}"

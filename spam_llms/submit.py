@@ -228,7 +228,7 @@ def plot_pred_vs_truth(y, pred, # (n,) true and predicted log prices
     out = (a < lo) | (a > hi) | (p < lo) | (p > hi); fig, ax = plt.subplots(figsize=(5.2, 5))
     hb = ax.hexbin(a[~out], p[~out], gridsize=45, bins="log", mincnt=1, cmap="viridis", extent=(lo, hi, lo, hi))
     if out.any(): ax.scatter(np.clip(a[out], lo, hi), np.clip(p[out], lo, hi), marker="x", c="red", s=22, label=f"{out.sum()} beyond the axes, drawn on the edge")
-    ax.plot([lo, hi], [lo, hi], "r--", lw=1); ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="log1p(true price)", ylabel="log1p(predicted price)", title=title)
+    ax.plot([lo, hi], [lo, hi], "r--", lw=1); ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="log1p(true price)", ylabel="log1p(predicted price)"); ax.set_title(title, fontsize=10)
     if out.any(): ax.legend(loc="upper left", fontsize=8)
     fig.colorbar(hb, ax=ax, label="rows (log)"); fig.tight_layout()
     with atomic_path(path) as t: fig.savefig(t, format="png", dpi=dpi)
