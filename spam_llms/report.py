@@ -18,9 +18,9 @@ from .eda import price_split_stats, duplicate_spread, plot_price_distributions, 
 from .submit import model_matrix, row_smape, bootstrap_smape, score_intervals, plot_pred_vs_truth
 
 # %% auto #0
-__all__ = ['REPORT_TEMPLATE', 'SAFE_KEYS', 'shown_path', 'run_facts', 'report_inputs', 'ci_text', 'score_table', 'slice_scores',
-           'binned', 'slices', 'plot_slices', 'worst_rows', 'notebook_pages', 'render_report', 'html_table',
-           'run_report', 'ReportParams']
+__all__ = ['NOTEBOOK_TEMPLATE', 'REPORT_TEMPLATE', 'SAFE_KEYS', 'shown_path', 'run_facts', 'report_inputs', 'ci_text',
+           'score_table', 'slice_scores', 'binned', 'slices', 'plot_slices', 'worst_rows', 'notebook_pages',
+           'render_report', 'html_table', 'run_report', 'ReportParams']
 
 # %% ../nbs/06b_report.ipynb #a06e199b
 def shown_path(path, # a path as recorded by the run
@@ -161,20 +161,40 @@ def worst_rows(ri:dict, # from `report_inputs`
                          "blend": np.expm1(ri["blend"]["oof"][top]).round(2), best: np.expm1(pb[top]).round(2), "SMAPE": t[top].round(1)})
 
 # %% ../nbs/06b_report.ipynb #1806c915
+NOTEBOOK_TEMPLATE = """{%- extends 'basic/index.html.j2' -%}
+{%- block header -%}<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{ resources['metadata']['name'] }}</title>
+<style>body{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:1em auto;padding:0 1em} pre{background:#f6f6f6;padding:.4em;overflow-x:auto}
+.prompt{display:none} table{border-collapse:collapse;font-size:13px} td,th{border-bottom:1px solid #e4e4e4;padding:2px 8px} img{max-width:100%}</style></head><body>
+<p><a href="../index.html">the run's report</a></p>
+{%- endblock header -%}
+{% block footer %}</body></html>{% endblock footer %}"""  # nbconvert's `basic` body in a page with a few lines of CSS (its `lab` page adds 270 kB of CSS to each)
+
+def _as_is(html): return html
+
+def _notebook_page(nb_path, out_path) -> Path:
+    "One executed notebook as a standalone HTML page (nbconvert), written atomically."
+    import nbformat
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+    ex = HTMLExporter(extra_loaders=[DictLoader({"spam_nb.html.j2": NOTEBOOK_TEMPLATE})], template_file="spam_nb.html.j2")
+    ex.register_filter("clean_html", _as_is)  # the run's own notebooks: bleach's cleaning is half the time and changes nothing on them
+    html, _ = ex.from_notebook_node(nbformat.read(nb_path, as_version=4), resources={"metadata": {"name": Path(nb_path).stem}})
+    with atomic_path(out_path) as t: t.write_text(html, encoding="utf-8")
+    return Path(out_path)
+
 def notebook_pages(nbs_dir, # the run's executed notebooks
                    out_dir, # where the HTML pages go
                    skip:tuple=("06b_report",), # notebooks left out
+                   workers:int=0, # processes converting at once; 0 means one per core
                   ) -> list[dict]:
-    "Convert every executed notebook to a standalone HTML page; returns [{'name', 'file'}] in chain order."
-    import nbformat
-    from nbconvert import HTMLExporter
-    ex, out = HTMLExporter(template_name="classic"), []
-    for nb in sorted(Path(nbs_dir).glob("*.ipynb")) if Path(nbs_dir).exists() else []:
-        if nb.stem in skip: continue
-        html, _ = ex.from_notebook_node(nbformat.read(nb, as_version=4), resources={"metadata": {"name": nb.stem}})
-        with atomic_path(Path(out_dir)/f"{nb.stem}.html") as t: t.write_text(html, encoding="utf-8")
-        out.append({"name": nb.stem, "file": f"{Path(out_dir).name}/{nb.stem}.html"})
-    return out
+    "Convert every executed notebook to a standalone HTML page, in parallel; returns [{'name', 'file'}] in chain order."
+    from concurrent.futures import ProcessPoolExecutor
+    nbs = [nb for nb in (sorted(Path(nbs_dir).glob("*.ipynb")) if Path(nbs_dir).exists() else []) if nb.stem not in skip]
+    if not nbs: return []
+    with ProcessPoolExecutor(min(len(nbs), workers or os.cpu_count() or 1)) as pool:
+        list(pool.map(_notebook_page, nbs, [Path(out_dir)/f"{nb.stem}.html" for nb in nbs]))
+    return [{"name": nb.stem, "file": f"{Path(out_dir).name}/{nb.stem}.html"} for nb in nbs]
 
 # %% ../nbs/06b_report.ipynb #b3ce7e10
 REPORT_TEMPLATE = """<!doctype html>
