@@ -106,3 +106,18 @@ def test_calibration_is_nested_and_helps_only_when_it_can(tmp_path):
     assert submit.calibrate(y2, p, folds)["fold_shifts"][0] != cal["fold_shifts"][0]  # the others see them (the check is live)
     centred = submit.calibrate(y, y + np.random.default_rng(4).normal(0, 0.35, len(y)), folds)
     assert abs(centred["gain"]) < 0.2 and (centred["applied"] or centred["shift"] == 0.0)
+
+
+def test_intervals_in_metrics_leave_the_submission_alone(tmp_path):
+    "metrics.json carries 95% bootstrap intervals of every score (OOF, and test with a truth file); the submission is the same with or without them."
+    tr, te, y_test = run_with_models(tmp_path)
+    truth = submit.read_truth(_truth_file(tmp_path/"test_truth.csv", te.sample_id, np.expm1(y_test)), te.sample_id)
+    m, _ = submit.blend_stage(tr, te, tmp_path, submit.discover_models(tmp_path), te.sample_id, truth=truth, n_boot=300)
+    with_iv = (tmp_path/"submission/submission.csv").read_bytes()
+    iv = load_json(tmp_path/"submission/metrics.json")["intervals"]
+    assert iv["oof"]["scores"]["blend"]["value"] == pytest.approx(m["blend_oof_smape"]) and iv["test"]["scores"]["blend"]["value"] == pytest.approx(m["blend_test_smape"])
+    for part, ref in [("oof", m["models"]), ("test", m["test_smape"])]:
+        for n, v in ref.items(): s = iv[part]["scores"][n]; assert s["lo"] < v < s["hi"] and s["value"] == pytest.approx(v), (part, n)
+    assert set(iv["oof"]["diffs"]) == {"blend - noisy_a", "blend - noisy_b", "blend - shrunk"} and iv["oof"]["diffs"]["blend - shrunk"]["hi"] < 0
+    m0, _ = submit.blend_stage(tr, te, tmp_path, submit.discover_models(tmp_path), te.sample_id, truth=truth, n_boot=0)
+    assert "intervals" not in m0 and (tmp_path/"submission/submission.csv").read_bytes() == with_iv
