@@ -97,16 +97,20 @@ def fmt(x, bold=False) -> str:
     return f"**{x:.2f}**" if bold else f"{x:.2f}"
 
 def model_rows(r:dict) -> list:
-    s = r["sub"]; bp = best_peer(r); bp_test = r["test"].get(bp) if bp else None
-    rows = ["| model | OOF SMAPE | test SMAPE | blend weight |", "|---|---:|---:|---:|"]
+    s = r["sub"]; bp = best_peer(r); bp_test = r["test"].get(bp) if bp else None; iv = s.get("intervals") or {}
+    ci = lambda part, n: f"{iv[part]['scores'][n]['lo']:.2f}-{iv[part]['scores'][n]['hi']:.2f}" if n in iv.get(part, {}).get("scores", {}) else ""
+    rows = ["| model | OOF SMAPE | test SMAPE | blend weight | OOF 95% | test 95% |", "|---|---:|---:|---:|---:|---:|"]
     for n in sorted(r["oof"], key=r["oof"].get):
         tag = f" (peer: {PEERS[n]})" if n in PEERS else ""
-        rows.append(f"| {n}{tag} | {fmt(r['oof'][n])} | {fmt(r['test'].get(n))} | {r['weights'].get(n, 0):.3f} |")
+        rows.append(f"| {n}{tag} | {fmt(r['oof'][n])} | {fmt(r['test'].get(n))} | {r['weights'].get(n, 0):.3f} | {ci('oof', n)} | {ci('test', n)} |")
     cal = s.get("calibration") or {}
     rows.append(f"| blend ({s['mode']}, nested) | {fmt(s['blend_oof_smape_uncalibrated'])} | {fmt(s.get('blend_test_smape_uncalibrated'))} | |")
     if cal: rows.append(f"| blend + log shift {cal['shift']:+.3f} ({'applied' if cal['applied'] else 'not applied'}) | "
                         f"{fmt(cal['oof_smape_after'])} | {fmt(s.get('blend_test_smape_calibrated'))} | |")
-    rows.append(f"| **submission (final blend)** | {fmt(s['blend_oof_smape'], True)} | {fmt(s.get('blend_test_smape'), True)} | |")
+    rows.append(f"| **submission (final blend)** | {fmt(s['blend_oof_smape'], True)} | {fmt(s.get('blend_test_smape'), True)} | | {ci('oof', 'blend')} | {ci('test', 'blend')} |")
+    for part, b in iv.items():
+        if b.get("diffs"): rows += ["", f"Paired 95% intervals on the {part} rows ({b['n_boot']} row resamples, seed {b['seed']}): " +
+                                    "; ".join(f"{k} {d['value']:+.2f} [{d['lo']:+.2f}, {d['hi']:+.2f}]" for k, d in b["diffs"].items()) + "."]
     if bp_test and s.get("blend_test_smape"): rows += ["", f"Blend / best peer on test: {s['blend_test_smape']:.2f} / {bp_test:.2f} = "
                                                         f"**{s['blend_test_smape'] / bp_test:.3f}**."]
     return rows
@@ -192,19 +196,27 @@ def write_json(obj:dict, path:Path):
     with atomic_path(path) as t: t.write_text(json.dumps(obj, indent=1) + "\n")
     print(f"wrote {path}", flush=True)
 
-ABS_PATH = re.compile(r"(?<![\w.~:/-])/(?:work|tmp|home|root|Users|mnt|var|opt|srv|private|scratch)/")  # what a published file must not hold
+ABS_PATH = re.compile(r"(?<![\w.~:/-])/(?:work|tmp|home|root|Users|mnt|var|opt|srv|private|scratch)/[^\s\"'\\<>)&;,`]*")  # what a published file must not hold
+
+def source_literals(root:Path=ROOT) -> set[str]:
+    "Absolute-looking paths typed in the notebooks' own code (their tests' toy paths, e.g. /tmp/r): code, not a machine's paths."
+    return {m for nb in (Path(root)/"nbs").glob("*.ipynb") for m in ABS_PATH.findall(nb.read_text())}
+
+def machine_paths(text:str, allowed:set) -> list[str]:
+    "The absolute paths of a machine in a text (paths the repository's own code types are allowed)."
+    return [m for m in ABS_PATH.findall(text) if m not in allowed]
 
 def relative_arg(a:str) -> str:
     "A command-line argument as recorded: an absolute path made relative to this checkout."
-    return os.path.relpath(a, ROOT) if os.path.isabs(a) and os.path.exists(a) else a
+    return os.path.relpath(a, ROOT) if os.path.isabs(a) else a
 
 def publish(r:dict, dest:Path) -> Path:
     "A run's executed notebooks and its report into dest/ (replaced whole), the machine's absolute paths made relative."
-    run_dir = Path(r["run_dir"]); subs = {str(run_dir): f"outputs/{run_dir.name}", str(ROOT): "."}
+    run_dir = Path(r["run_dir"]); subs = {str(run_dir): f"outputs/{run_dir.name}", str(run_dir.parent): "outputs", str(ROOT): "."}
     if r.get("data_dir_abs"): subs[str(Path(r["data_dir_abs"]))] = os.path.relpath(r["data_dir_abs"], ROOT)
     subs[str(ROOT.parent)] = ".."
     if not (run_dir/"report/index.html").exists(): raise SystemExit(f"{run_dir}/report/index.html is missing: run stage 06b_report for this run first")
-    tmp = dest.with_name(f".{dest.name}.tmp"); shutil.rmtree(tmp, ignore_errors=True)
+    tmp, allowed = dest.with_name(f".{dest.name}.tmp"), source_literals(); shutil.rmtree(tmp, ignore_errors=True)
     files = [(f, Path("nbs")/f.name) for f in sorted((run_dir/"nbs").glob("*.ipynb"))] + \
             [(f, Path("report")/f.relative_to(run_dir/"report")) for f in sorted((run_dir/"report").rglob("*")) if f.is_file()]
     for src, rel in files:
@@ -212,7 +224,8 @@ def publish(r:dict, dest:Path) -> Path:
         if src.suffix in (".ipynb", ".html", ".json", ".csv", ".md"):
             text = src.read_text(encoding="utf-8")
             for a, b in sorted(subs.items(), key=lambda kv: -len(kv[0])): text = text.replace(a, b)
-            if ABS_PATH.search(text): raise SystemExit(f"{src}: still holds an absolute path after making paths relative: {ABS_PATH.search(text).group(0)}...")
+            left = machine_paths(text, allowed)
+            if left: raise SystemExit(f"{src}: still holds absolute path(s) after making paths relative: {sorted(set(left))[:5]}")
             out.write_text(text, encoding="utf-8")
         else: shutil.copyfile(src, out)
     shutil.rmtree(dest, ignore_errors=True); tmp.rename(dest)
