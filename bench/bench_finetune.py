@@ -1,6 +1,6 @@
 """Speed of the fine-tune stage (spam_llms.finetune): lower-layer caching, training and inference rows/s.
 
-    .venv/bin/python bench/bench_finetune.py [--data /work/shared/realdata/amazon2025_dev] [--rows 512] [--max-len 48]
+    .venv/bin/python bench/bench_finetune.py [--data ../shared/realdata/amazon2025_dev] [--rows 512] [--max-len 48]
         [--n-train-layers 1] [--batch-size 32] [--threads 2] [--model minilm] [--out bench/_work/finetune.json]
     # CUDA (the gpu profile's recipe: every layer trained, 128 tokens, bf16 autocast):
     .venv/bin/python bench/bench_finetune.py --device cuda --n-train-layers -1 --max-len 128 --batch-size 64 --rows 4096

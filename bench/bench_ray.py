@@ -1,6 +1,6 @@
 """Embedding the real dev set's text on Ray Data actors against the plain in-process loop: wall time, rows/s, start-up.
 
-    .venv/bin/python bench/bench_ray.py --run-dir outputs/<you>_dev --data-dir /work/shared/realdata/amazon2025_dev \
+    .venv/bin/python bench/bench_ray.py --run-dir outputs/<you>_dev --data-dir ../shared/realdata/amazon2025_dev \
         [--actors 1 2] [--cpus 0] [--repeats 1] [--out bench/_work/ray.json]
 
 The run folder needs 01's preprocessed/ (copy outputs/devbase/preprocessed into it). Every measured run is a fresh

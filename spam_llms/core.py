@@ -12,7 +12,7 @@ import pandas as pd
 # %% auto #0
 __all__ = ['BF16_MIN_CAPABILITY', 'smape', 'smape_log', 'seed_everything', 'resolve_device', 'amp_dtype', 'usable_cores',
            'torch_threads', 'atomic_path', 'file_lock', 'save_json', 'load_json', 'save_parquet', 'RunPaths',
-           'save_preds', 'load_preds', 'stable_hash']
+           'save_preds', 'load_preds', 'stable_hash', 'percentile_limits']
 
 # %% ../nbs/00a_core.ipynb #cf14c877
 def smape(y_true, # true prices
@@ -175,3 +175,14 @@ def stable_hash(obj, # any JSON-serialisable description
                ) -> str:
     "Short hash of a JSON description, stable across runs and machines."
     return hashlib.sha1(json.dumps(obj, sort_keys=True, default=_json_default).encode()).hexdigest()[:n]
+
+# %% ../nbs/00a_core.ipynb #67bd7e68
+def percentile_limits(*arrays, # values drawn on one axis (or on both, for a predicted-vs-true plot)
+                      q:float=0.5, # percent left out at each end
+                      pad:float=0.03, # margin added on each side, as a share of the range
+                     ) -> tuple[float, float]:
+    "Axis limits that hold all but the q% most extreme finite values at each end, with a margin."
+    v = np.concatenate([np.ravel(np.asarray(a, np.float64)) for a in arrays]); v = v[np.isfinite(v)]
+    if not len(v): raise ValueError("percentile_limits: no finite values to draw")
+    lo, hi = np.percentile(v, [q, 100 - q]); m = (hi - lo) * pad or 0.5
+    return float(lo - m), float(hi + m)

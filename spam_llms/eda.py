@@ -39,8 +39,9 @@ def plot_price_distributions(prices, # raw prices
     "Histograms of raw price (up to the q-quantile) and of log1p price."
     p = np.asarray(prices, dtype=float)
     fig, ax = plt.subplots(1, 2, figsize=(12, 4))
-    sns.histplot(p[p <= np.quantile(p, q)], bins=60, ax=ax[0], color="tab:blue"); ax[0].set(title=f"Raw price (0-{q*100:g}th percentile)", xlabel="price")
-    sns.histplot(np.log1p(p), bins=60, ax=ax[1], color="tab:orange"); ax[1].set(title="log1p(price)", xlabel="log1p(price)")
+    cut, lp = np.quantile(p, q), np.log1p(p)
+    sns.histplot(p[p <= cut], bins=60, ax=ax[0], color="tab:blue"); ax[0].set(title=f"Raw price up to the {q*100:g}th percentile ({cut:,.2f}); {int((p > cut).sum())} rows above", xlabel="price")
+    sns.histplot(lp, bins=60, ax=ax[1], color="tab:orange"); ax[1].set(title=f"log1p(price): mean {lp.mean():.2f}, variance {lp.var():.2f}, skew {pd.Series(lp).skew():.2f}", xlabel="log1p(price)")
     fig.tight_layout()
     if fig_dir: _savefig(fig, Path(fig_dir)/"eda_price_distribution.png")
     return fig
@@ -92,7 +93,8 @@ def plot_eda_extras(df:pd.DataFrame, # train rows
     ax[0].set(title="Raw Unit strings", xlabel="rows", ylabel="Unit", xscale="log")
     sns.histplot(df.catalog_content.str.len(), bins=60, ax=ax[1]); ax[1].set(title="catalog_content length", xlabel="characters")
     g = duplicate_spread(df, "catalog_content")
-    sns.histplot(np.log(g.max_over_min) if len(g) else [], bins=30, ax=ax[2], color="tab:red"); ax[2].set(title="Duplicate texts: log(max/min price)")
+    if len(g): sns.histplot(np.log(g.max_over_min), bins=30, ax=ax[2], color="tab:red"); ax[2].set(title=f"{len(g)} duplicate texts: log(max/min price)", xlabel="log(max/min price)")
+    else: ax[2].text(0.5, 0.5, "none: no two rows\nshare a catalog text", ha="center", va="center", fontsize=13); ax[2].set(title="Duplicate texts", xticks=[], yticks=[])
     fig.tight_layout()
     if fig_dir: _savefig(fig, Path(fig_dir)/"eda_units_lengths_duplicates.png")
     return fig

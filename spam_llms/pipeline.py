@@ -12,11 +12,12 @@ from .config import (Setting, RUN_KEYS, notebook_parameters, parse_sets, load_tu
                               check_profile_files, unset_keys, uses_notebook_defaults, show_config)
 
 # %% auto #0
-__all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'TWIN_KEYS', 'QUIET_KERNEL', 'list_stages', 'plan_chain', 'plan_twin', 'check_complete',
-           'resolve_model', 'stage_valid', 'check_values_plan', 'estimate_mb', 'data_rows', 'check_outputs',
-           'check_local_images', 'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage', 'no_space_message',
-           'data_digest', 'check_run_name', 'RunLock', 'prepare_data', 'source_commit', 'run_chain', 'final_lines',
-           'usage_line', 'describe_plan', 'describe_ranges', 'main']
+__all__ = ['STAGE_RE', 'OPTIONAL_FROM', 'TWIN_KEYS', 'QUIET_KERNEL', 'LEDGER', 'list_stages', 'plan_chain', 'plan_twin',
+           'check_complete', 'resolve_model', 'stage_valid', 'check_values_plan', 'estimate_mb', 'data_rows',
+           'check_outputs', 'check_local_images', 'PeakMemory', 'StageFailed', 'code_fingerprint', 'run_stage',
+           'no_space_message', 'data_digest', 'check_run_name', 'RunLock', 'prepare_data', 'source_commit', 'run_chain',
+           'final_lines', 'usage_line', 'changed_keys', 'ledger_row', 'update_ledger', 'read_ledger', 'compare_runs',
+           'describe_plan', 'describe_ranges', 'main']
 
 # %% ../nbs/08_pipeline.ipynb #7dce0c20
 STAGE_RE = re.compile(r"^(\d\d)([a-z]?)_([a-z][a-z0-9_]*)\.ipynb$")
@@ -313,6 +314,8 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
     with RunLock(run_dir):
         t0 = time.time(); data_dir = prepare_data(run_dir, data, {k: s.value for k, s in plan["twin"].items()}, plan["seed"], log)
         timings, peaks, upstream_ran, digest = {"data": round(time.time() - t0, 1)}, {}, False, data_digest(data_dir)
+        info = {"profile": profile, "chain": plan["chain"], "tuned": tuned or [], "seed": plan["seed"], "device": device, "data_dir": str(data_dir), "commit": source_commit(root)}
+        save_json(info | {"seconds": timings, "peak_mb": peaks}, run_dir/"chain.json")  # written first too: the report stage reads where this run came from
         for s in plan["todo"]:  # once a stage runs, every later one runs too: its inputs may have changed even if its parameters did not
             t, nb = time.time(), root/"nbs"/f"{s}.ipynb"
             params = {k: (str(data_dir) if k == "data_dir" else v.value) for k, v in plan["stages"][s].items()}
@@ -320,14 +323,14 @@ def run_chain(root, # repository root (holds nbs/ and configs/)
             timings[s] = round(time.time() - t, 1); upstream_ran |= status == "ran"
             if status == "ran": peaks[s] = load_json(run_dir/".stages"/f"{s}.json")["peak_mb"]
         used = embed_usage(run_dir)  # what ran: the resolved device, each block's precision, images read per split
-        save_json({"profile": profile, "chain": plan["chain"], "tuned": tuned or [], "seed": plan["seed"], "device": used.get("device", device), "device_asked": device,
-                   "precision": used.get("precision", {}), "images": used.get("images", {}), "data_dir": str(data_dir),
-                   "commit": source_commit(root), "seconds": timings, "peak_mb": peaks}, run_dir/"chain.json")
+        info |= {"device": used.get("device", device), "device_asked": device, "precision": used.get("precision", {}), "images": used.get("images", {})}
+        save_json(info | {"seconds": timings, "peak_mb": peaks}, run_dir/"chain.json")
+        update_ledger(run_dir, info | {"changed": changed_keys(plan)})
     return {"run_dir": run_dir, "timings": timings, "peak_mb": peaks}
 
 # %% ../nbs/08_pipeline.ipynb #3207ba1f
 def final_lines(run_dir) -> list[str]:
-    "The closing lines: submission path, the final OOF SMAPE and, when the data had `test_truth.csv`, the test SMAPE beside it."
+    "The closing lines: submission path, the final OOF SMAPE (and test SMAPE where the data had `test_truth.csv`), then the report's path."
     sub = RunPaths(run_dir).stage("submission")
     if not (sub/"submission.csv").exists(): return [f"run folder: {run_dir} (no submission yet: stage 06_submission did not run)"]
     m = load_json(sub/"metrics.json") if (sub/"metrics.json").exists() else {}
@@ -336,8 +339,9 @@ def final_lines(run_dir) -> list[str]:
     if t is not None:
         b = m.get("best_single", {}); last += f"; test SMAPE (blend vs test_truth.csv): {t:.3f}"
         if "best_single_test_smape" in m: last += f"; best single {b.get('model')}: OOF {b.get('oof_smape'):.3f}, test {m['best_single_test_smape']:.3f}"
-    return [f"submission: {sub/'submission.csv'}", last] + ([usage_line(embed_usage(run_dir))] if embed_usage(run_dir) else [])
-
+    report, used = RunPaths(run_dir).stage("report")/"index.html", embed_usage(run_dir)
+    return ([f"submission: {sub/'submission.csv'}", last] + ([usage_line(used)] if used else [])
+            + ([f"report: {report} (open it in a browser)"] if report.exists() else []))
 def usage_line(u:dict, # from `embed.embed_usage`
               ) -> str:
     "The closing line on what ran: images used per split, device, precision; 'text only' when under 1% of training rows had an image."
@@ -348,6 +352,59 @@ def usage_line(u:dict, # from `embed.embed_usage`
     tr = im.get("train", {"used": 0, "rows": 0})
     if tr["used"] < 0.01 * tr["rows"]: s += ". Text only: (almost) no image could be read (offline? --images DIR reads a folder of downloaded images)"
     return s
+
+# %% ../nbs/08_pipeline.ipynb #025abc20
+def changed_keys(plan:dict, # from `plan_chain`
+                ) -> list[str]:
+    "The values of a plan not taken from its root profile: `stage.key=value` set by a child profile, --tuned or --set."
+    root = f"configs/{plan['chain'][0]}/"
+    return [f"{s}.{k}={v.value!r}" for s, vals in ({"twin": plan["twin"]} | plan["stages"]).items() for k, v in vals.items()
+            if v.source not in ("runner", "notebook default") and not v.source.startswith(root)]
+
+# %% ../nbs/08_pipeline.ipynb #19ea52a7
+LEDGER = "ledger.jsonl"
+
+def ledger_row(run_dir, # a finished run
+               info:dict, # what chain.json records, with `changed`
+              ) -> dict:
+    "A run's ledger row: where it came from and every model's (and the blend's) OOF and test SMAPE."
+    f = RunPaths(run_dir).stage("submission")/"metrics.json"; m = load_json(f) if f.exists() else {}
+    scores = {n: {"oof": s, "test": m.get("test_smape", {}).get(n)} for n, s in m.get("models", {}).items()}
+    if m: scores["blend"] = {"oof": m.get("blend_oof_smape"), "test": m.get("blend_test_smape")}
+    return {"run": Path(run_dir).name, "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "commit": info.get("commit"), "data": Path(info.get("data_dir") or "").name,
+            "profile": info.get("profile"), "tuned": info.get("tuned", []), "seed": info.get("seed"), "changed": info.get("changed", []), "scores": scores}
+
+def update_ledger(run_dir, info:dict) -> Path:
+    "Replace (or add) this run's row in `<outputs>/ledger.jsonl`, under a lock, atomically."
+    from spam_llms.core import atomic_path, file_lock
+    path = Path(run_dir).parent/LEDGER; row = ledger_row(run_dir, info)
+    with file_lock(path.with_suffix(".lock")):
+        rows = [r for r in read_ledger(path) if r["run"] != row["run"]] + [row]
+        with atomic_path(path) as t: t.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+    return path
+
+def read_ledger(path) -> list[dict]:
+    "The rows of a ledger file (none when it does not exist)."
+    return [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()] if Path(path).exists() else []
+
+# %% ../nbs/08_pipeline.ipynb #8b0a3c3a
+def compare_runs(outputs, # the outputs folder holding ledger.jsonl
+                 a:str, b:str, # two run names
+                ) -> str:
+    "Two ledger rows side by side: what made them, then every model's OOF and test SMAPE and the difference b - a."
+    import pandas as pd
+    rows = {r["run"]: r for r in read_ledger(Path(outputs)/LEDGER)}
+    miss = [r for r in (a, b) if r not in rows]
+    if miss: raise ValueError(f"--compare: no row for run(s) {miss} in {Path(outputs)/LEDGER}; runs there: {sorted(rows)} (a run gets its row when its chain finishes)")
+    ra, rb = rows[a], rows[b]
+    head = pd.DataFrame({k: [str(ra.get(k)), str(rb.get(k))] for k in ("commit", "data", "profile", "tuned", "seed", "finished")}, index=[a, b]).T
+    only = lambda x, y: sorted(set(x["changed"]) - set(y["changed"])) or ["(none)"]
+    models = sorted(set(ra["scores"]) | set(rb["scores"]), key=lambda n: (n != "blend", rb["scores"].get(n, ra["scores"].get(n))["oof"] or 0))
+    t = pd.DataFrame([{"model": n} | {f"{w} {r}": (run["scores"].get(n) or {}).get(w) for w in ("oof", "test") for r, run in ((a, ra), (b, rb))} for n in models]).set_index("model")
+    for w in ("oof", "test"): t[f"{w} {b} - {a}"] = t[f"{w} {b}"] - t[f"{w} {a}"]
+    t = t.dropna(axis=1, how="all")
+    return "\n".join([head.to_string(), f"keys changed only in {a}: " + ", ".join(only(ra, rb)), f"keys changed only in {b}: " + ", ".join(only(rb, ra)), "",
+                      "SMAPE (lower is better):", t.round(3).to_string()])
 
 # %% ../nbs/08_pipeline.ipynb #22825127
 def describe_plan(root, profile:str="default", stages=None, sets=None, tuned=None, seed:int|None=None, device:str="auto") -> str:
@@ -380,6 +437,7 @@ def main(argv:list[str]|None=None):
     ap.add_argument("--tuned", default="", metavar="MODEL[,MODEL]", help="apply configs/tuned/<model>.yaml (written by 07_search) over the profile, e.g. lgbm")
     ap.add_argument("--force", action="store_true", help="rerun stages even when their outputs are complete")
     ap.add_argument("--outputs", default=None, help="outputs folder (default: ./outputs)")
+    ap.add_argument("--compare", nargs=2, metavar="RUN", help="print two runs' ledger rows side by side (outputs/ledger.jsonl) and exit")
     ap.add_argument("--show-config", action="store_true", help="print every resolved stage.key = value with its source, and exit without running")
     ap.add_argument("--images", default=None, metavar="DIR", help="a folder of images downloaded before, named by the link's file name (the organisers' "
                     "helper) or by sample_id: read in place, only the rest is fetched (sets 02_embed.images_dir)")
@@ -390,6 +448,7 @@ def main(argv:list[str]|None=None):
         if a.images and not Path(a.images).expanduser().is_dir(): raise ValueError(f"--images {a.images}: not a folder (give the folder of downloaded images)")
         sets = parse_sets(a.sets + ([f"02_embed.images_dir={Path(a.images).expanduser().resolve()}"] if a.images else []))
         if a.show_config: print(describe_plan(root, a.profile, stages, sets, tuned, a.seed, a.device)); return
+        if a.compare: print(compare_runs(Path(a.outputs) if a.outputs else root/"outputs", *a.compare)); return
         r = run_chain(root, a.run or a.profile, a.profile, a.data, a.device, a.seed, a.force, stages, sets, a.outputs, tuned)
     except (StageFailed, ValueError) as e:
         print(f"ERROR: {e}", file=sys.stderr); sys.exit(1)

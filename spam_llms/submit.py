@@ -12,13 +12,14 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize, lsq_linear
 from .config import RunParams, valid
-from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_preds, RunPaths
+from .core import smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_preds, RunPaths, percentile_limits
 from .runio import discover_models, load_model, smape_by_decile, load_inputs, data_folder, oracle_smape, read_truth
 
 # %% auto #0
 __all__ = ['blend_predict', 'fit_blend', 'nested_blend', 'choose_blend', 'fit_log_shift', 'calibrate', 'validate_submission',
-           'write_submission', 'truth_scores', 'drop_identical', 'model_table', 'plot_pred_vs_truth',
-           'plot_smape_by_decile', 'model_matrix', 'blend_stage', 'SubmitParams', 'run_submission']
+           'write_submission', 'truth_scores', 'row_smape', 'bootstrap_smape', 'drop_identical', 'model_table',
+           'plot_pred_vs_truth', 'plot_smape_by_decile', 'model_matrix', 'score_intervals', 'blend_stage',
+           'SubmitParams', 'run_submission']
 
 # %% ../nbs/06_submission.ipynb #34a8845f
 def blend_predict(P, # (n, M) model log-price predictions
@@ -149,6 +150,35 @@ def truth_scores(truth:pd.Series, # from `read_truth`
     y = np.log1p(truth.loc[np.asarray(test_ids)].to_numpy(np.float64))
     return {n: smape_log(y, np.asarray(p, np.float64)) for n, p in preds.items()}
 
+# %% ../nbs/06_submission.ipynb #7dea0896
+def row_smape(log_true, # (n,) true log prices
+              log_pred, # (n,) or (n, M) log-price predictions
+             ) -> np.ndarray:
+    "Each row's SMAPE term in percent, scored on prices: their mean over rows is `smape_log`."
+    a, p = np.expm1(np.asarray(log_true, np.float64)), np.expm1(np.asarray(log_pred, np.float64))
+    a = a[:, None] if p.ndim == 2 else a
+    num, den = np.abs(p - a), (np.abs(a) + np.abs(p)) / 2
+    return 100 * np.divide(num, den, out=np.zeros(np.broadcast_shapes(num.shape, den.shape)), where=den > 0)
+
+# %% ../nbs/06_submission.ipynb #f4b87928
+def bootstrap_smape(terms:dict, # {name: (n,) per-row SMAPE terms from `row_smape`}, every name on the same rows
+                    n_boot:int=1000, # resamples
+                    seed:int=42, # the resampling's seed
+                    pairs:list=(), # (a, b) names: the difference a - b gets a paired interval
+                    level:float=0.95, # coverage of the intervals
+                    chunk:int=100, # resamples drawn at a time (bounds memory at 75k rows)
+                   ) -> dict:
+    "Seeded row-bootstrap intervals: {'scores': {name: {value, lo, hi}}, 'diffs': {'a - b': {value, lo, hi}}}."
+    names = list(terms); R = np.column_stack([np.asarray(terms[n], np.float64) for n in names]); n = len(R)
+    rng, S = np.random.default_rng(seed), []
+    for k in range(0, n_boot, chunk): S.append(rng.multinomial(n, np.full(n, 1 / n), size=min(chunk, n_boot - k)) @ R / n)
+    S, q = np.vstack(S), [50 * (1 - level), 50 * (1 + level)]
+    ci = lambda v, s: {"value": float(v)} | dict(zip(["lo", "hi"], map(float, np.percentile(s, q))))
+    col = lambda a: S[:, names.index(a)]
+    return {"n_boot": n_boot, "seed": seed, "level": level, "rows": n,
+            "scores": {m: ci(R[:, i].mean(), S[:, i]) for i, m in enumerate(names)},
+            "diffs": {f"{a} - {b}": ci(R[:, names.index(a)].mean() - R[:, names.index(b)].mean(), col(a) - col(b)) for a, b in pairs}}
+
 # %% ../nbs/06_submission.ipynb #58e7e4c6
 def drop_identical(P, T, # (n, M) OOF and (m, M) test predictions
                    names:list[str], # their model names
@@ -189,16 +219,19 @@ def model_table(y, folds, # (n,) truth and fold column
 # %% ../nbs/06_submission.ipynb #9d5c315d
 def plot_pred_vs_truth(y, pred, # (n,) true and predicted log prices
                        path, # destination .png
-                       title:str="blend: OOF prediction vs truth", # figure title
+                       title:str="blend: OOF prediction vs truth", # figure title (put the number that matters in it)
+                       dpi:int=110, # resolution of the PNG
                       ) -> Path:
-    "Hexbin of predicted against true log1p price with the identity line, saved atomically."
+    "Hexbin of predicted against true log1p price with the identity line; axes from percentiles, points beyond them marked on the edge."
     import matplotlib.pyplot as plt
-    a, p = np.asarray(y, np.float64), np.asarray(pred, np.float64); lim = [min(a.min(), p.min()), max(a.max(), p.max())]
-    fig, ax = plt.subplots(figsize=(5.2, 5))
-    hb = ax.hexbin(a, p, gridsize=45, bins="log", mincnt=1, cmap="viridis")
-    ax.plot(lim, lim, "r--", lw=1); ax.set_xlabel("log1p(true price)"); ax.set_ylabel("log1p(predicted price), OOF"); ax.set_title(title)
+    a, p = np.asarray(y, np.float64), np.asarray(pred, np.float64); lo, hi = percentile_limits(a, p)
+    out = (a < lo) | (a > hi) | (p < lo) | (p > hi); fig, ax = plt.subplots(figsize=(5.2, 5))
+    hb = ax.hexbin(a[~out], p[~out], gridsize=45, bins="log", mincnt=1, cmap="viridis", extent=(lo, hi, lo, hi))
+    if out.any(): ax.scatter(np.clip(a[out], lo, hi), np.clip(p[out], lo, hi), marker="x", c="red", s=22, label=f"{out.sum()} beyond the axes, drawn on the edge")
+    ax.plot([lo, hi], [lo, hi], "r--", lw=1); ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="log1p(true price)", ylabel="log1p(predicted price)"); ax.set_title(title, fontsize=10)
+    if out.any(): ax.legend(loc="upper left", fontsize=8)
     fig.colorbar(hb, ax=ax, label="rows (log)"); fig.tight_layout()
-    with atomic_path(path) as t: fig.savefig(t, format="png", dpi=110)
+    with atomic_path(path) as t: fig.savefig(t, format="png", dpi=dpi)
     plt.close(fig); return Path(path)
 
 # %% ../nbs/06_submission.ipynb #e9fa05fd
@@ -227,6 +260,20 @@ def model_matrix(run_dir, # run folder
     cols = [load_model(run_dir, n, train_ids, test_ids, folds) for n in names]
     return np.column_stack([c[0] for c in cols]), np.column_stack([c[1] for c in cols])
 
+# %% ../nbs/06_submission.ipynb #edb0c607
+def score_intervals(y, oof, # (n,) true log prices and the final blend's OOF predictions
+                    P, names:list[str], # (n, M) the models' OOF predictions and their names
+                    yt=None, tst=None, T=None, # true test log prices (None without a truth file), the blend's and the models' test predictions
+                    n_boot:int=1000, seed:int=42, # resamples and their seed
+                    top:int=3, # best single models (by OOF SMAPE) the blend is compared with, paired
+                   ) -> dict:
+    "Bootstrap intervals of every OOF (and test) SMAPE and paired ones of the blend minus the `top` best models: {'oof': ..., 'test': ...}."
+    oof_terms = {n: row_smape(y, P[:, i]) for i, n in enumerate(names)}
+    pairs = [("blend", b) for b in sorted(names, key=lambda n: oof_terms[n].mean())[:top]]
+    out = {"oof": bootstrap_smape(oof_terms | {"blend": row_smape(y, oof)}, n_boot, seed, pairs)}
+    if yt is not None: out["test"] = bootstrap_smape({n: row_smape(yt, T[:, i]) for i, n in enumerate(names)} | {"blend": row_smape(yt, tst)}, n_boot, seed, pairs)
+    return out
+
 # %% ../nbs/06_submission.ipynb #e3a4d79d
 def blend_stage(train:pd.DataFrame, test:pd.DataFrame, # preprocessed frames (train with log_price and fold)
                 run_dir, # run folder holding the model folders
@@ -236,6 +283,8 @@ def blend_stage(train:pd.DataFrame, test:pd.DataFrame, # preprocessed frames (tr
                 oracle:float|None=None, # oracle floor for the table
                 truth:pd.Series|None=None, # true test prices by sample_id (`read_truth`), when known
                 calibration:bool=True, # fit the nested global log shift after the blend
+                n_boot:int=1000, # bootstrap resamples for the intervals in metrics.json (0: none)
+                seed:int=42, # the bootstrap's seed
                ) -> tuple[dict, pd.DataFrame]:
     "Blend the models, calibrate, write the submission and the blend's tables; returns (metrics, model table)."
     y, folds, out = train.log_price.to_numpy(np.float64), train.fold.to_numpy(), RunPaths(run_dir).stage("submission")
@@ -258,6 +307,8 @@ def blend_stage(train:pd.DataFrame, test:pd.DataFrame, # preprocessed frames (tr
          "oracle_smape": oracle, "identical": same, "fold_fits": bl["fold_fits"], "n_train": len(train), "n_test": len(test), "submission": str(out/"submission.csv")}
     if ts: m |= {"test_smape": {n: ts[n] for n in names}, "blend_test_smape": ts["blend_calibrated" if cal and cal["applied"] else "blend"],
                  "blend_test_smape_uncalibrated": ts["blend"], "blend_test_smape_calibrated": ts.get("blend_calibrated"), "best_single_test_smape": ts[m["best_single"]["model"]]}
+    yt = None if truth is None else np.log1p(truth.loc[test.sample_id.to_numpy()].to_numpy(np.float64))
+    if n_boot: m["intervals"] = score_intervals(y, oof, P, names, yt, tst, T, n_boot, seed)
     save_json(m, out/"metrics.json")
     return m, table
 
@@ -269,6 +320,7 @@ class SubmitParams(RunParams):
     models: str # comma-separated models to blend; empty means every model folder in run_dir
     blend_mode: str = valid(choices=("simplex", "affine", "auto")) # simplex (weights sum to one) | affine (free weights plus intercept) | auto (lower nested OOF SMAPE)
     calibration: bool # one global log shift fit on OOF after the blend (nested; applied only when it helps)
+    n_boot: int = valid(ge=0) # bootstrap resamples for the 95% intervals in metrics.json (rows resampled, seeded); 0 means none
 
 # %% ../nbs/06_submission.ipynb #7b5da513
 def run_submission(p:SubmitParams, # the stage's parameters
@@ -281,9 +333,9 @@ def run_submission(p:SubmitParams, # the stage's parameters
     inp = load_inputs(p.run_dir, with_blocks=False); tr, te = inp["train"], inp["test"]
     data = data_folder(p.run_dir, p.data_dir); test_ids = read_challenge_csv(data/"test.csv", "test").sample_id
     truth = read_truth(data/"test_truth.csv", test_ids) if (data/"test_truth.csv").exists() else None
-    m, table = blend_stage(tr, te, p.run_dir, names, test_ids, p.blend_mode, oracle_smape(tr, data), truth, p.calibration)
+    m, table = blend_stage(tr, te, p.run_dir, names, test_ids, p.blend_mode, oracle_smape(tr, data), truth, p.calibration, p.n_boot, p.seed)
     oof = pd.read_parquet(rp.stage("submission")/"blend_oof.parquet").set_index("sample_id").pred.loc[tr.sample_id].to_numpy()
-    plot_pred_vs_truth(tr.log_price, oof, rp.figures/"06_submission_pred_vs_truth.png")
+    plot_pred_vs_truth(tr.log_price, oof, rp.figures/"06_submission_pred_vs_truth.png", f"blend: OOF prediction vs truth, SMAPE {m['blend_oof_smape']:.2f}")
     best = m["best_single"]["model"]; P_best = load_model(p.run_dir, best, tr.sample_id, te.sample_id)[0]
     dec = smape_by_decile(tr.log_price, {"blend (nested)": oof, f"best single: {best}": P_best})
     with atomic_path(rp.stage("submission")/"by_decile.csv") as t: dec.to_csv(t, index=False)

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from safetensors.torch import save_file, load_file
 from .config import RunParams, valid
 from .runio import input_paths
-from .core import torch_threads, smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_parquet, save_preds, RunPaths
+from .core import torch_threads, smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_parquet, percentile_limits, save_preds, RunPaths
 from .tower_model import TowerTable, fit_scaler, scale_inputs, TowerRegressor, LOSSES, PriceLoss, make_loss
 
 # %% auto #0
@@ -286,11 +286,13 @@ def plot_oof(y_log, # true log1p prices
              path, # destination .png
              title:str="", # figure title
             ) -> Path:
-    "Scatter of OOF prediction vs truth (log1p price) with the identity line, saved atomically."
+    "Scatter of OOF prediction vs truth (log1p price) with the identity line; axes from percentiles, points beyond them marked on the edge."
     import matplotlib; matplotlib.use("Agg", force=False); import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 5)); lo, hi = float(np.min(y_log)), float(np.max(y_log))
-    ax.scatter(y_log, oof_log, s=4, alpha=0.3, lw=0); ax.plot([lo, hi], [lo, hi], "k--", lw=1)
-    ax.set(xlabel="true log1p(price)", ylabel="OOF prediction", title=title)
+    a, p = np.asarray(y_log, np.float64), np.asarray(oof_log, np.float64); lo, hi = percentile_limits(a, p)
+    out = (a < lo) | (a > hi) | (p < lo) | (p > hi); fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(a[~out], p[~out], s=4, alpha=0.3, lw=0); ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+    if out.any(): ax.scatter(np.clip(a[out], lo, hi), np.clip(p[out], lo, hi), marker="x", c="red", s=22, label=f"{out.sum()} beyond the axes, drawn on the edge"); ax.legend(loc="upper left", fontsize=8)
+    ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="true log1p(price)", ylabel="OOF prediction", title=title)
     with atomic_path(path) as tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig); return Path(path)
 

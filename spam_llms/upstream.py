@@ -13,7 +13,8 @@ __all__ = ['STAGE_NEEDS', 'ensure_upstream']
 # %% ../nbs/08a_upstream.ipynb #4ee60dcb
 STAGE_NEEDS = {"02_embed": ["preprocessed"], "03_towers_cv": ["preprocessed", "embeddings"], "03b_finetune": ["preprocessed"],
                "04_lgbm_baseline": ["preprocessed", "embeddings"], "04b_sparse_mlp": ["preprocessed", "embeddings"],
-               "04c_peers": ["preprocessed"], "05_knn_refine": ["preprocessed", "embeddings", "models"], "06_submission": ["preprocessed", "models"], "07_search": ["preprocessed", "embeddings"]}
+               "04c_peers": ["preprocessed"], "05_knn_refine": ["preprocessed", "embeddings", "models"], "06_submission": ["preprocessed", "models"],
+               "06b_report": ["preprocessed", "embeddings", "models", "submission"], "07_search": ["preprocessed", "embeddings"]}
 
 # %% ../nbs/08a_upstream.ipynb #dfd98714
 def ensure_upstream(run_dir, # the run folder
@@ -21,12 +22,12 @@ def ensure_upstream(run_dir, # the run folder
                     data_dir:str="", # challenge data; "" = the twin in {run_dir}/data
                     n_train:int=400, n_test:int=200, seed:int=42, # twin size and seed when inputs must be built
                     device:str="cpu", # embedding device when embeddings must be built
-                    needs:list|None=None, # instead of a stage: the inputs wanted, from preprocessed / embeddings / models
+                    needs:list|None=None, # instead of a stage: the inputs wanted, from preprocessed / embeddings / models / submission
                    ) -> dict:
     "Build, at smoke size through the library, whatever `stage` (or `needs`) reads that the run lacks; returns {input: path}."
     if needs is None and stage not in STAGE_NEEDS and not re.match(r"^0[01]_", stage): raise ValueError(f"ensure_upstream: unknown stage {stage!r}; known: {sorted(STAGE_NEEDS)}")
-    bad = sorted(set(needs or []) - {"preprocessed", "embeddings", "models"})
-    if bad: raise ValueError(f"ensure_upstream: unknown input(s) {bad}; choose from preprocessed, embeddings, models")
+    bad = sorted(set(needs or []) - {"preprocessed", "embeddings", "models", "submission"})
+    if bad: raise ValueError(f"ensure_upstream: unknown input(s) {bad}; choose from preprocessed, embeddings, models, submission")
     rp, out = RunPaths(run_dir), {}
     for need in (STAGE_NEEDS.get(stage, []) if needs is None else needs):
         if need == "preprocessed":
@@ -46,4 +47,9 @@ def ensure_upstream(run_dir, # the run folder
                 run = dict(run_dir=str(run_dir), data_dir=data_dir, n_train=n_train, n_test=n_test, seed=seed, device=device)
                 run_tfidf(PeersParams.smoke(**run)); run_lgbm(LgbmParams.smoke(**run), use_knn=False)
             out[need] = discover_models(run_dir, refined=False)
+        elif need == "submission":  # the blend of the run's models (a report reads it)
+            if not (rp.stage("submission")/"metrics.json").exists():
+                from spam_llms.submit import SubmitParams, run_submission
+                run_submission(SubmitParams.smoke(run_dir=str(run_dir), data_dir=data_dir, n_train=n_train, n_test=n_test, seed=seed, device=device))
+            out[need] = rp.stage("submission")/"metrics.json"
     return out

@@ -138,3 +138,18 @@ def test_nested_oof_and_test_predictions_stay_in_the_training_range(real_dir):
     r = submit.choose_blend(P, y, folds, T, "auto")
     assert r["test"].max() == pytest.approx(y.max()) and r["test"].min() == pytest.approx(y.min())
     assert y.min() <= r["oof"].min() and r["oof"].max() <= y.max()
+
+
+def test_intervals_in_metrics_leave_the_submission_alone(tmp_path):
+    "metrics.json carries 95% bootstrap intervals of every score (OOF, and test with a truth file); the submission is the same with or without them."
+    tr, te, y_test = run_with_models(tmp_path)
+    truth = submit.read_truth(_truth_file(tmp_path/"test_truth.csv", te.sample_id, np.expm1(y_test)), te.sample_id)
+    m, _ = submit.blend_stage(tr, te, tmp_path, submit.discover_models(tmp_path), te.sample_id, truth=truth, n_boot=300)
+    with_iv = (tmp_path/"submission/submission.csv").read_bytes()
+    iv = load_json(tmp_path/"submission/metrics.json")["intervals"]
+    assert iv["oof"]["scores"]["blend"]["value"] == pytest.approx(m["blend_oof_smape"]) and iv["test"]["scores"]["blend"]["value"] == pytest.approx(m["blend_test_smape"])
+    for part, ref in [("oof", m["models"]), ("test", m["test_smape"])]:
+        for n, v in ref.items(): s = iv[part]["scores"][n]; assert s["lo"] < v < s["hi"] and s["value"] == pytest.approx(v), (part, n)
+    assert set(iv["oof"]["diffs"]) == {"blend - noisy_a", "blend - noisy_b", "blend - shrunk"} and iv["oof"]["diffs"]["blend - shrunk"]["hi"] < 0
+    m0, _ = submit.blend_stage(tr, te, tmp_path, submit.discover_models(tmp_path), te.sample_id, truth=truth, n_boot=0)
+    assert "intervals" not in m0 and (tmp_path/"submission/submission.csv").read_bytes() == with_iv
