@@ -64,7 +64,7 @@ def collect(run_dir:Path) -> dict:
     embed = marks.get("02_embed", {}).get("params", {})
     return {"run_dir": str(run_dir), "data_dir_abs": chain.get("data_dir"), "commit": chain.get("commit") or f"{_git_commit(run_dir)} (checkout when collected)",
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(sub_path.stat().st_mtime)),
-            "profile": chain.get("profile"), "tuned": chain.get("tuned", []), "seed": chain.get("seed"), "device": chain.get("device"),
+            "profile": chain.get("profile"), "tuned": chain.get("tuned", []), "seed": chain.get("seed"), "device": chain.get("device_asked", chain.get("device")),
             "data_dir": chain.get("data_dir"),
             "image_encoder": embed.get("image_encoder"), "seconds": seconds,
             "peak_mb": {s: marks[s]["peak_mb"] for s in seconds if s in marks}, "oof": sub["models"], "test": sub.get("test_smape", {}),
