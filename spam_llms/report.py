@@ -14,6 +14,7 @@ from .config import RunParams
 from .core import RunPaths, load_json, save_json, atomic_path, smape_log
 from .units import UNIT_GROUPS
 from .runio import load_inputs, with_catalog, data_folder, read_truth
+from .embed import embed_usage
 from .eda import price_split_stats, duplicate_spread, plot_price_distributions, plot_eda_extras
 from .submit import model_matrix, row_smape, bootstrap_smape, score_intervals, plot_pred_vs_truth
 
@@ -44,7 +45,7 @@ def run_facts(run_dir, # the run folder
     stages = pd.DataFrame([{"stage": s["stage"], "seconds": s.get("seconds"), "peak MB": s.get("peak_mb"), "finished": s.get("finished")} for s in marks],
                           columns=["stage", "seconds", "peak MB", "finished"])
     return {"run": rp.root.name, "profile": ch.get("profile", "n/a"), "commit": ch.get("commit") or "n/a", "seed": ch.get("seed", "n/a"),
-            "device": ch.get("device", "n/a"), "data": shown_path(data_folder(run_dir, data_dir), root, run_dir), "stages": stages,
+            "device": embed_usage(run_dir).get("device") or ch.get("device", "n/a"), "data": shown_path(data_folder(run_dir, data_dir), root, run_dir), "stages": stages,
             "note": "" if ch else "no chain.json: this folder was not made by run_all.sh"}
 
 # %% ../nbs/06b_report.ipynb #c6da66ca
