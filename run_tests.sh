@@ -19,6 +19,8 @@ else
   echo "(not a git checkout: skipping the clean/sync check; README checked against nbs/index.ipynb)"
   python scripts/make_readme.py --check
 fi
+echo "== committed notebook outputs hold no machine path or timing (scripts/fill_outputs.py --check)"
+python scripts/fill_outputs.py --check
 echo "== the package imports downward only (lint-imports: the layers contract in pyproject.toml)"
 lint-imports --no-cache
 echo "== nbdev_test (every notebook at its smoke defaults)"

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['BF16_MIN_CAPABILITY', 'smape', 'smape_log', 'seed_everything', 'resolve_device', 'amp_dtype', 'usable_cores',
-           'torch_threads', 'atomic_path', 'file_lock', 'save_json', 'load_json', 'save_parquet', 'RunPaths',
-           'save_preds', 'load_preds', 'stable_hash', 'percentile_limits']
+__all__ = ['BF16_MIN_CAPABILITY', 'smape', 'smape_log', 'seed_everything', 'resolve_device', 'amp_dtype', 'describe_device',
+           'usable_cores', 'torch_threads', 'atomic_path', 'file_lock', 'save_json', 'load_json', 'save_parquet',
+           'RunPaths', 'save_preds', 'load_preds', 'stable_hash', 'percentile_limits']
 
 # %% ../nbs/00a_core.ipynb #cf14c877
 def smape(y_true, # true prices
@@ -67,6 +67,15 @@ def amp_dtype(device:str, # a resolved torch device: cpu, cuda or cuda:N
     if torch.version.hip: return torch.bfloat16 if torch.cuda.is_bf16_supported(including_emulation=False) else torch.float16
     return torch.bfloat16 if torch.cuda.get_device_capability(device) >= BF16_MIN_CAPABILITY else torch.float16
 
+
+# %% ../nbs/00a_core.ipynb #2610bdc0
+def describe_device(device:str, # a resolved torch device: cpu, cuda or cuda:N
+                   ) -> str:
+    "What a stage runs on, for its log line: the card's name, compute capability and autocast dtype on CUDA; 'cpu' otherwise."
+    if not str(device).startswith("cuda"): return "cpu"
+    import torch
+    i = torch.device(device).index or 0; cap = torch.cuda.get_device_capability(i)
+    return f"cuda:{i} {torch.cuda.get_device_name(i)} (compute {cap[0]}.{cap[1]}, {str(amp_dtype(f'cuda:{i}')).replace('torch.', '')} autocast)"
 
 # %% ../nbs/00a_core.ipynb #5f917c09
 def usable_cores() -> int: "CPU cores this process may use (its affinity mask where the OS has one)."; return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

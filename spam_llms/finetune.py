@@ -17,7 +17,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
 from .config import RunParams, valid
-from .core import smape_log, seed_everything, resolve_device, atomic_path, save_json, RunPaths, stable_hash
+from .core import smape_log, seed_everything, resolve_device, describe_device, atomic_path, save_json, RunPaths, stable_hash
 from .runio import load_inputs, save_model_outputs, feature_columns, cv_predict, data_folder
 from .core import torch_threads, amp_dtype
 
@@ -346,6 +346,7 @@ def fit_finetune(train:pd.DataFrame, # preprocessed train rows (text, num_*, cat
                 ) -> dict:
     "Cross-validate the fine-tuned encoder on the stored folds; write `oof.parquet`, `test.parquet`, `metrics.json`, fold checkpoints."
     device, out = resolve_device(p.device), Path(out_dir); seed_everything(p.seed); t0 = time.perf_counter()
+    if device.startswith("cuda"): print(f"[03b_finetune] device {describe_device(device)}")
     for c in [p.text_col, "log_price", "fold"]:
         if c not in train.columns: raise ValueError(f"fit_finetune: train frame has no column {c!r}; rerun preprocessing (01)")
     with torch_threads(p.n_threads) as n_threads:

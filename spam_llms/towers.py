@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from safetensors.torch import save_file, load_file
 from .config import RunParams, valid
 from .runio import input_paths
-from .core import torch_threads, smape, smape_log, seed_everything, resolve_device, atomic_path, save_json, load_json, save_parquet, percentile_limits, save_preds, RunPaths
+from .core import torch_threads, smape, smape_log, seed_everything, resolve_device, describe_device, atomic_path, save_json, load_json, save_parquet, percentile_limits, save_preds, RunPaths
 from .tower_model import TowerTable, fit_scaler, scale_inputs, TowerRegressor, LOSSES, PriceLoss, make_loss
 
 # %% auto #0
@@ -263,6 +263,7 @@ def fit_towers(train:TowerTable, # training inputs
               ) -> dict:
     "Cross-validate a tower model on loaded inputs; write predictions, checkpoints and metrics; return the metrics."
     device = resolve_device(p.device); seed_everything(p.seed)
+    if device.startswith("cuda"): print(f"[03_towers_cv] device {describe_device(device)}")
     use_tab = train.num.shape[1] + train.cat.shape[1] > 0
     model_kw = dict(tower_dim=p.tower_dim, tower_depth=p.tower_depth, dropout=p.dropout, head_dims=tuple(p.head_dims), fusion=p.fusion)
     fit = dict(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, weight_decay=p.weight_decay, patience=p.patience, hybrid_weight=p.hybrid_weight)
