@@ -29,10 +29,12 @@ def clean_run(outputs):
 def test_chain_writes_a_valid_submission(clean_run):
     run, out, err = clean_run
     lines = out.strip().splitlines()
-    assert lines[-3] == f"submission: {run/'submission'/'submission.csv'}" and lines[-2].startswith("final OOF SMAPE (blend): ")
+    # the closing lines: submission, its SMAPE, what ran (images, device, precision), then the report's path
+    assert lines[-4] == f"submission: {run/'submission'/'submission.csv'}" and lines[-3].startswith("final OOF SMAPE (blend): ")
+    assert lines[-2].startswith("images used ") and "; device cpu; precision " in lines[-2] and "Text only" not in lines[-2]
     assert lines[-1] == f"report: {run/'report'/'index.html'} (open it in a browser)" and (run/"report/index.html").exists()  # the last line: the report
     assert len([l for l in lines if l.startswith("[")]) == len(list_stages(ROOT/"nbs")) + 1  # one line per stage, plus [data]
-    assert "test SMAPE" not in lines[-2] and "Kernel is running over TCP" not in err  # no test_truth.csv in the twin: nothing about test
+    assert "test SMAPE" not in lines[-3] and "Kernel is running over TCP" not in err  # no test_truth.csv in the twin: nothing about test
     sub = pd.read_csv(run/"submission/submission.csv"); test = pd.read_csv(run/"data/test.csv")
     assert list(sub.columns) == ["sample_id", "price"] and sorted(sub.sample_id) == sorted(test.sample_id) and (sub.price > 0).all()
     for stage in ["00_eda", "01_preprocess", "02_embed", "03_towers_cv", "04_lgbm_baseline", "05_knn_refine", "06_submission"]:
@@ -101,8 +103,9 @@ def test_real_rows_offline(tmp_path, outputs, real_dir):
     import json
     bad = json.loads((outputs/"real/embeddings/metrics.json").read_text())["blocks"]["image"]["bad_images"]
     assert bad == {"train": 132, "test": 100}  # every image counted as missing, none silently embedded
-    last = r.stdout.strip().splitlines()[-2]   # the last line is the report's path
+    *_, last, used, report = r.stdout.strip().splitlines()   # the score, what ran, the report's path
     assert last.startswith("final OOF SMAPE (blend): ") and "; test SMAPE (blend vs test_truth.csv): " in last
+    assert used.startswith("images used 0 / 132 train, 0 / 100 test; device cpu;") and "Text only" in used and report.startswith("report: ")
     m = json.loads((outputs/"real/submission/metrics.json").read_text())
     truth = pd.read_csv(d/"test_truth.csv").set_index("sample_id").price.loc[sub.sample_id].to_numpy()
     import numpy as np
