@@ -56,6 +56,10 @@ def network_giveup(n:int=200) -> float:
         return round(time.time() - t0, 2)
 
 
+def unmachine(line:str, tmp:str) -> str:
+    "A refusal message as published: the scratch folder as <tmp>, the home folder as ~, the checkout as '.'."
+    return line.replace(tmp, "<tmp>").replace(str(ROOT), ".").replace(str(Path.home()), "~")
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", default="", help="comma-separated case names (default: all)")
@@ -66,7 +70,8 @@ def main():
         data_folders(Path(tmp)/"data")
         for name, args in CASES:
             if want and name not in want: continue
-            r = refusal([x.replace("DATA", str(Path(tmp)/"data")) for x in shlex.split(args)], Path(tmp)/"out"); res["cases"][name] = r
+            r = refusal([x.replace("DATA", str(Path(tmp)/"data")) for x in shlex.split(args)], Path(tmp)/"out")
+            r["message"] = [unmachine(m, tmp) for m in r["message"]]; res["cases"][name] = r  # published: no machine paths
             print(f"{name:24s} {r['seconds']:6.2f} s  before any stage: {r['before_any_stage']}  traceback: {r['traceback']}  | {r['message'][-1][:110] if r['message'] else ''}", flush=True)
     n = sum(r["before_any_stage"] and not r["traceback"] for r in res["cases"].values())
     res["refused_before_any_stage"] = f"{n} of {len(res['cases'])}"; res["max_seconds"] = max((r["seconds"] for r in res["cases"].values()), default=None)
