@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 import numpy as np
 import pandas as pd
-from .config import RunParams
+from .config import RunParams, valid
 from .core import RunPaths, load_json, save_json, atomic_path, smape_log
 from .units import UNIT_GROUPS
 from .runio import load_inputs, with_catalog, data_folder, read_truth
@@ -304,7 +304,7 @@ def run_report(p:"ReportParams", # the stage's parameters
 class ReportParams(RunParams):
     "Parameters of 06b_report: the parameters cell's names and types."
     stage: ClassVar[str] = "06b_report"
-    n_boot: int # bootstrap resamples for every interval in the report (rows resampled, seeded by seed)
-    n_worst: int # rows in the table of the blend's worst predictions
+    n_boot: int = valid(ge=0) # bootstrap resamples for every interval in the report (rows resampled, seeded by seed)
+    n_worst: int = valid(ge=0) # rows in the table of the blend's worst predictions
     notebooks: bool # convert the run's executed notebooks to HTML pages linked from the report
-    dpi: int # resolution of the report's PNG figures
+    dpi: int = valid(ge=20, le=600) # resolution of the report's PNG figures
