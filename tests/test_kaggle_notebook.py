@@ -160,5 +160,5 @@ def test_kaggle_notebook_offline_resume(tmp_path):
     # nothing written outside the working folder (and the scratch /tmp, home the session was given)
     assert snapshot(inputs) == before
     assert sorted(p.name for p in (scratch/"working").iterdir()) == ["outputs", "submission.csv"]
-    assert sorted(p.name for p in (scratch/"working"/"outputs").iterdir()) == [RUN]
+    assert sorted(p.name for p in (scratch/"working"/"outputs").iterdir()) == [RUN, "ledger.jsonl", "ledger.lock"]  # the run and the outputs folder's run ledger
     print(f"simulated Kaggle sessions: {time.time() - t0:.0f} s")
