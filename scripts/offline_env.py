@@ -59,10 +59,10 @@ def _installed(name:str) -> str|None:
     except PackageNotFoundError: return None
 
 
-def _closure(roots) -> set:
-    "Distributions `roots` need (installed metadata; markers for CPython 3.12 on Linux, no extras)."
+def _closure(roots, markers:dict|None=None) -> set:
+    "Distributions `roots` need (installed metadata; `markers` default: CPython 3.12 on Linux, no extras), names normalised."
     from importlib.metadata import requires, PackageNotFoundError
-    from packaging.requirements import Requirement
+    markers = {"extra": "", "python_version": "3.12"} if markers is None else markers
     seen, todo = set(), [_norm(r) for r in roots]
     while todo:
         n = todo.pop()
@@ -70,7 +70,7 @@ def _closure(roots) -> set:
         seen.add(n)
         try: reqs = requires(n) or []
         except PackageNotFoundError: continue
-        todo += [_norm(q.name) for q in map(Requirement, reqs) if not q.marker or q.marker.evaluate({"extra": "", "python_version": "3.12"})]
+        todo += [_norm(q.name) for q in map(_requirement, reqs) if not q.marker or q.marker.evaluate(markers)]
     return seen
 
 

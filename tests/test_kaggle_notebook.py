@@ -34,16 +34,7 @@ ISOLATE = (["unshare", "-n", "-m", "--propagation", "private"]
 
 def _closure(names) -> set[str]:
     "Distributions `names` need here (installed metadata, this Python's markers), names normalised."
-    from importlib.metadata import requires, PackageNotFoundError
-    seen, todo = set(), [offline_env._norm(n) for n in names]
-    while todo:
-        n = todo.pop()
-        if n in seen: continue
-        seen.add(n)
-        try: reqs = requires(n) or []
-        except PackageNotFoundError: continue
-        todo += [offline_env._norm(q.name) for q in map(offline_env._requirement, reqs) if not q.marker or q.marker.evaluate({"extra": ""})]
-    return seen
+    return offline_env._closure(names, markers={"extra": ""})
 
 
 def make_image(dst:Path) -> tuple:
