@@ -363,7 +363,8 @@ def fit_finetune(train:pd.DataFrame, # preprocessed train rows (text, num_*, cat
         model_kw = dict(cat_dim=p.cat_dim, head_dim=p.head_dim, dropout=p.dropout)
         settings = dict(fit_kw, **model_kw, model_name=p.model_name, text_col=p.text_col, max_len=p.max_len, n_train_layers=p.n_train_layers,
                         seed=p.seed, rows=_digest(train.sample_id), test_rows=_digest(test.sample_id), y=_digest(np.round(y, 6)),
-                        folds=_digest(folds), texts=_digest(texts))
+                        folds=_digest(folds), texts=_digest(texts),
+                        features=hashlib.sha1(b"".join(np.ascontiguousarray(a).tobytes() for a in (*tab_tr.values(), *tab_te.values()))).hexdigest()[:12])
         log, state = {}, {"new": 0}
         def fit(k, tr, va):
             key = stable_hash(dict(settings, fold=int(k))); path = out/f"fold{k}.safetensors"

@@ -397,9 +397,10 @@ def quantity_check(features:pd.DataFrame, # preprocess_frame output (train or te
                    oracle:pd.DataFrame, # the twin's oracle.csv
                    rtol:float=0.01, # relative tolerance on the total
                   ) -> pd.DataFrame:
-    "Per row where the text states the quantity: the truth, the text reading and whether they match."
+    "Per row where the text states the whole quantity: the truth, the text reading and whether they match."
     m = features[["sample_id", "num_total_qty_text", "cat_text_qty_group"]].merge(oracle, on="sample_id")
-    m = m[m.qty_in_text.astype(str).str.lower().isin(["true", "1"])].copy()
+    said = lambda col: m[col].astype(str).str.lower().isin(["true", "1"]) if col in m else True
+    m = m[said("qty_in_text") & said("pack_in_text")].copy()  # a pack only the photo shows is not the text's to read
     m["text_group"] = np.array(UNIT_GROUPS)[m.cat_text_qty_group.to_numpy()]
     m["ok"] = (m.text_group == m.qty_group) & np.isclose(m.num_total_qty_text, m.total_base_qty, rtol=rtol)
     return m[["sample_id", "qty_group", "total_base_qty", "text_group", "num_total_qty_text", "ok"]].reset_index(drop=True)

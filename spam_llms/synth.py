@@ -15,10 +15,10 @@ from .core import atomic_path, save_parquet
 
 # %% auto #0
 __all__ = ['CATEGORIES', 'GROUP_BASE', 'TO_BASE', 'RAW_UNITS', 'NAME_UNITS', 'TIERS', 'TIER_EFFECT', 'TIER_WORDS', 'CAT_WEIGHTS',
-           'BRAND_SD', 'VISUAL_CUES', 'CUE_EFFECT', 'NOISE_SD', 'TYPE_SD', 'LINE_SD', 'SIZE_JITTER', 'DESCRIPTORS',
-           'MODIFIERS', 'NEW_LINE', 'LINE_BULLETS', 'LINE_DESC', 'VOCAB_SPREAD', 'DUP_SHARE', 'TARGETS', 'make_brands',
-           'draw_product', 'make_challenge_data', 'ensure_twin', 'oracle_smape', 'twin_report', 'ranking_agreement',
-           'scoreboard_path', 'load_scoreboard', 'real_dev_oof', 'run_scores']
+           'BRAND_SD', 'VISUAL_CUES', 'CUE_EFFECT', 'PACK_PHOTO_ONLY', 'NOISE_SD', 'TYPE_SD', 'LINE_SD', 'SIZE_JITTER',
+           'DESCRIPTORS', 'MODIFIERS', 'NEW_LINE', 'LINE_BULLETS', 'LINE_DESC', 'VOCAB_SPREAD', 'DUP_SHARE', 'TARGETS',
+           'make_brands', 'draw_product', 'make_challenge_data', 'ensure_twin', 'oracle_smape', 'twin_report',
+           'ranking_agreement', 'scoreboard_path', 'load_scoreboard', 'real_dev_oof', 'run_scores']
 
 # %% ../nbs/00c_synth.ipynb #6290f56e
 CATEGORIES = {  # name: (group, products, sizes in the natural unit, packs, base log-price at ref qty, ref base qty, shape)
@@ -76,6 +76,7 @@ def make_brands(n:int, # number of brands
 # %% ../nbs/00c_synth.ipynb #2245fedb
 VISUAL_CUES = ["plain", "glossy", "gold"]
 CUE_EFFECT = np.array([-0.08, 0.0, 0.30])
+PACK_PHOTO_ONLY = 0.60  # share of multi-pack listings whose text gives one unit's size and whose photo alone shows the pack
 NOISE_SD = 0.31  # log-space label noise; sets the oracle's SMAPE floor
 TYPE_SD = (0.15, 0.05, 0.60)  # s.d. of a product type's log-price offset: product word, descriptor word, their interaction
 LINE_SD = 0.35  # a product line's own price level: only its repeat listings (neighbours) reveal it
@@ -228,7 +229,8 @@ def _item_name(r, brand:str, rng) -> str:
     if r.size_unit == "oz" and rng.random() < 0.1: size = f"{_fmt(r.unit_size)}oz/{r.unit_size * 28.35:.1f}g"
     n = r.pack_count
     if n == 1: return f"{head}, {size}{tail}"
-    form = rng.integers(4)
+    form = rng.integers(4)  # drawn for every multi-pack, so the photo-only ones leave the other listings' text as it was
+    if not r.pack_in_text: return f"{head}, {size}{tail}"
     if form == 0: return f"{head}, {size} (Pack of {n}){tail}"
     if form == 1: return f"{head}, {size}, {n}-Pack{tail}"
     if form == 2: return f"{head} {size} - Case of {n}{tail}" if n >= 6 else f"{head}, {size} (Pack of {n}){tail}"
@@ -265,21 +267,19 @@ def _value_unit(r, rng) -> tuple[str, str]:
     if rng.random() < 0.017: return ("nan", "None") if rng.random() < 0.7 else ("nan", "")
     opts = RAW_UNITS[r.qty_group]; w = np.array([o[2] for o in opts], float)
     raw, canon, _ = opts[rng.choice(len(opts), p=w / w.sum())]
-    if r.qty_group == "count" and canon == "count": v = r.unit_size * r.pack_count
-    else: v = r.total_base_qty / TO_BASE[canon]
+    n = r.pack_count if r.pack_in_text else 1  # photo-only packs: the text states one unit
+    if r.qty_group == "count" and canon == "count": v = r.unit_size * n
+    else: v = r.total_base_qty / r.pack_count * n / TO_BASE[canon]
     return _fmt(round(v, 4)), raw
 
 # %% ../nbs/00c_synth.ipynb #ba10e83a
-def draw_product(shape:str, # bag | box | bottle | jar | can
-                 color:tuple, # label RGB
-                 cue:int, # 0 plain, 1 glossy, 2 gold
-                 size:int, # image side in pixels
-                 seed:int, # per-image seed (background, jitter)
-                ) -> Image.Image:
-    "Draw one synthetic product picture."
-    r = np.random.default_rng(seed); s = size / 224
-    im = Image.new("RGB", (size, size), tuple(int(c) for c in r.integers(215, 256, 3))); d = ImageDraw.Draw(im)
-    cx, cy = size / 2 + r.uniform(-12, 12) * s, size / 2 + r.uniform(-8, 8) * s
+def _pack_grid(pack:int) -> tuple[int, int, int]:
+    "Units drawn, columns and rows for a pack count: up to 12 units in a near-square grid."
+    k = min(max(int(pack), 1), 12); cols = math.ceil(math.sqrt(k))
+    return k, cols, math.ceil(k / cols)
+
+def _draw_unit(d:ImageDraw.ImageDraw, shape:str, color:tuple, cue:int, cx:float, cy:float, s:float, r:np.random.Generator):
+    "One package centred at (cx, cy), at scale s (1 = the 224-px single shot)."
     w, h = {"bag": (120, 150), "box": (130, 140), "bottle": (70, 170), "jar": (110, 120), "can": (80, 140)}[shape]
     w, h = w * s * r.uniform(0.9, 1.1), h * s * r.uniform(0.9, 1.1); box = [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
     if shape == "bottle": d.rectangle([cx - w / 6, box[1] - 25 * s, cx + w / 6, box[1]], fill=(60, 60, 60))
@@ -291,14 +291,31 @@ def draw_product(shape:str, # bag | box | bottle | jar | can
     if cue == 2:
         d.rectangle([box[0], box[1] + h * 0.05, box[2], box[1] + h * 0.2], fill=(212, 175, 55))
         d.ellipse([cx - 22 * s, box[3] - 60 * s, cx + 22 * s, box[3] - 16 * s], fill=(230, 190, 40), outline=(120, 90, 10), width=max(1, int(3 * s)))
+
+def draw_product(shape:str, # bag | box | bottle | jar | can
+                 color:tuple, # label RGB
+                 cue:int, # 0 plain, 1 glossy, 2 gold
+                 size:int, # image side in pixels
+                 seed:int, # per-image seed (background, jitter)
+                 pack:int=1, # units in the listing: 1 one package, 2-12 a grid of them, more a case (12 on a carton)
+                ) -> Image.Image:
+    "Draw one synthetic product picture."
+    r = np.random.default_rng(seed); s = size / 224
+    im = Image.new("RGB", (size, size), tuple(int(c) for c in r.integers(215, 256, 3))); d = ImageDraw.Draw(im)
+    if pack <= 1:
+        _draw_unit(d, shape, color, cue, size / 2 + r.uniform(-12, 12) * s, size / 2 + r.uniform(-8, 8) * s, s, r); return im
+    k, cols, rows = _pack_grid(pack); cell = size / max(cols, rows); x0, y0 = (size - cols * cell) / 2, (size - rows * cell) / 2
+    if pack > 12: d.rectangle([size * 0.03, size * 0.03, size * 0.97, size * 0.97], fill=(181, 140, 90))
+    for i in range(k):
+        _draw_unit(d, shape, color, cue, x0 + (i % cols + 0.5) * cell, y0 + (i // cols + 0.5) * cell, 0.92 * cell / 224, r)
     return im
 
 # %% ../nbs/00c_synth.ipynb #2efc39c0
 def _write_images(jobs:list, size:int) -> int:
-    "Draw and save a batch of (path, shape, color, cue, seed) jobs; skips files already complete."
-    for path, shape, color, cue, seed in jobs:
+    "Draw and save a batch of (path, shape, color, cue, seed, pack) jobs; skips files already complete."
+    for path, shape, color, cue, seed, pack in jobs:
         if os.path.exists(path): continue
-        with atomic_path(path) as t: draw_product(shape, color, cue, size, seed).save(t, format="JPEG", quality=88)
+        with atomic_path(path) as t: draw_product(shape, color, cue, size, seed, pack).save(t, format="JPEG", quality=88)
     return len(jobs)
 
 # %% ../nbs/00c_synth.ipynb #914e8686
@@ -343,6 +360,7 @@ def _listings(n_train:int, n_test:int, seed:int) -> tuple[pd.DataFrame, pd.DataF
     df = _add_duplicates(_draw_products(n, rng, brands), n_train, rng)
     df["tier"] = brands.tier.to_numpy()[df.brand_idx]; df["brand"] = brands.brand.to_numpy()[df.brand_idx]
     df["qty_in_text"] = rng.random(n) < 0.88
+    df["pack_in_text"] = (df.pack_count.to_numpy() == 1) | (np.random.default_rng([seed, 2]).random(n) >= PACK_PHOTO_ONLY)  # own stream: the rest stays as drawn
     df["oracle_log_price"], df["total_base_qty"] = _expected_log_price(df, brands)
     return df, brands
 
@@ -354,7 +372,7 @@ def _texts(df:pd.DataFrame, rng) -> pd.DataFrame:
     df["catalog_content"] = [_catalog(r, r.brand, rng) for r in df.itertuples()]
     src = df.dup_of.to_numpy(); m = src >= 0
     for c in ["catalog_content", "image_id", "oracle_log_price", "total_base_qty", "category", "brand", "tier", "visual_cue",
-              "pack_count", "unit_size", "size_unit", "qty_group", "qty_in_text", "item_name", "modifiers", "line_id"]:
+              "pack_count", "unit_size", "size_unit", "qty_group", "qty_in_text", "pack_in_text", "item_name", "modifiers", "line_id"]:
         df.loc[m, c] = df[c].to_numpy()[src[m]]
     return df
 
@@ -384,7 +402,7 @@ def _draw_all(df, brands, out:Path, size:int, missing:set, seed:int, workers, pr
     "Draw every distinct image once (except the deliberately missing ones), in parallel."
     first = df.drop_duplicates("image_id")
     jobs = [(str(out/"images"/f"{r.image_id:06d}.jpg"), CATEGORIES[r.category][6], brands.color[r.brand_idx], int(r.visual_cue),
-             seed * 1_000_003 + int(r.image_id)) for r in first.itertuples() if r.image_id not in missing]
+             seed * 1_000_003 + int(r.image_id), int(r.pack_count)) for r in first.itertuples() if r.image_id not in missing]
     chunks = [jobs[i:i + 500] for i in range(0, len(jobs), 500)]
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(jobs), desc="twin images", disable=not progress)
@@ -403,7 +421,7 @@ def _write_csvs(df:pd.DataFrame, out:Path):
     with atomic_path(out/"test.csv") as t: te[["sample_id", "catalog_content", "image_link"]].to_csv(t, index=False)
     o = df.assign(brand_tier=[TIERS[t] for t in df.tier], visual_cue=[VISUAL_CUES[c] for c in df.visual_cue])
     cols = ["sample_id", "split", "oracle_log_price", "category", "brand", "brand_tier", "visual_cue", "pack_count", "unit_size",
-            "size_unit", "total_base_qty", "qty_group", "qty_in_text", "line_id", "modifiers"]
+            "size_unit", "total_base_qty", "qty_group", "qty_in_text", "pack_in_text", "line_id", "modifiers"]
     with atomic_path(out/"oracle.csv") as t: o[cols].to_csv(t, index=False)
 
 # %% ../nbs/00c_synth.ipynb #f87db6f7

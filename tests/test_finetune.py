@@ -112,6 +112,19 @@ def test_oof_rows_never_see_their_own_fold(real_frames, reference, tmp_path):
     assert not np.allclose(a.pred[~fold0], b.pred[~fold0])  # positive control: the other folds trained on them
 
 
+@pytest.mark.parametrize("change", ["price", "text", "feature"])
+def test_changed_prices_text_or_features_retrain_every_fold(real_frames, reference, tmp_path, change):
+    "A rerun in a finished run folder with one input changed under the same ids and folds reuses no fold model."
+    (ref_dir, _), (tr, te) = reference, real_frames
+    shutil.copytree(ref_dir, tmp_path, dirs_exist_ok=True); tr2 = tr.copy(); r0 = tr2.index[0]
+    if change == "price": tr2.loc[tr2.fold == 0, "log_price"] += 0.5  # a price correction in fold 0
+    if change == "text": tr2.loc[r0, "text"] = tr2.loc[r0, "text"] + " Pack of 12"
+    if change == "feature": col = [c for c in tr2.columns if c.startswith("num_")][0]; tr2.loc[r0, col] = 1e6  # another parser's reading
+    assert fit(tr, te, tmp_path, seed=3)["folds"] == {k: {"resumed": True} for k in range(5)}  # positive control: unchanged, all reused
+    m = fit(tr2, te, tmp_path, seed=3)
+    assert not any(v.get("resumed") for v in m["folds"].values()), m["folds"]
+
+
 def test_bad_settings_fail_clearly(real_frames, tmp_path):
     tr, te = real_frames
     with pytest.raises(ValueError, match="loss must be one of"): fit(tr, te, tmp_path/"x", loss="mse")

@@ -92,7 +92,7 @@ def test_twin_quantity_accuracy(twin):
     root, data, _ = twin
     oracle = pd.read_csv(data/"oracle.csv")
     qc = pd.concat([quantity_check(pd.read_parquet(root/"preprocessed"/f"{s}.parquet"), oracle) for s in ("train", "test")])
-    assert len(qc) > 2500
+    assert len(qc) > 1800  # rows whose text states the whole quantity (a third of listings show their pack only in the photo)
     assert qc.ok.mean() >= 0.95, qc[~qc.ok].head()
 
 

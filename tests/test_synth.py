@@ -52,6 +52,32 @@ def test_images_carry_the_visual_cue(twin_small):
     missing = [l for l in tr.image_link.unique() if not (twin_small/l).exists()]
     assert 0 < len(missing) < 0.02 * tr.image_link.nunique()
 
+def test_photo_only_packs_show_in_the_image_and_not_in_the_text(twin_small):
+    "A multi-pack whose pack is not in the text: the name gives one unit's size, Value one unit's quantity, the photo the units."
+    from scipy import ndimage
+    o = pd.read_csv(twin_small/"oracle.csv"); tr = pd.read_csv(twin_small/"train.csv").merge(o, on="sample_id")
+    own = tr[~tr.image_link.duplicated(keep=False)]  # images drawn for this listing (shared ones show another listing's pack)
+    photo = own[~own.pack_in_text & own.qty_in_text]; told = own[own.pack_in_text & (own.pack_count > 1) & own.qty_in_text]
+    assert 0.2 < (~tr.pack_in_text).mean() < 0.45 and (tr.pack_count[~tr.pack_in_text] > 1).all()
+    name = lambda df: df.catalog_content.str.extract(r"Item Name: (.*)\n")[0]
+    pack_words = r"Pack of|-Pack|Case of"
+    assert not name(photo).str.contains(pack_words).any() and name(told).str.contains(pack_words).mean() > 0.9
+    from spam_llms.synth import RAW_UNITS, TO_BASE
+    canon = {raw: c for opts in RAW_UNITS.values() for raw, c, _ in opts}
+    vu = photo.catalog_content.str.extract(r"Value: ([\d.]+)\nUnit: (.*)\n$").dropna()
+    qty = vu[0].astype(float) * [TO_BASE[canon[u]] for u in vu[1]]  # Value in base units
+    unit = (photo.total_base_qty / photo.pack_count)[vu.index]
+    assert len(vu) > 0.9 * len(photo) and np.allclose(qty, unit, rtol=0.01), (qty / unit).describe()  # one unit's quantity, not the pack's
+    def units(link):
+        im, _ = open_image(twin_small/link)
+        if im is None: return -1
+        a = np.asarray(im, int); lab, n = ndimage.label(ndimage.binary_closing(np.abs(a - a[2, 2]).sum(-1) > 60, iterations=2))
+        return int((np.bincount(lab.ravel())[1:] >= 8).sum())  # packages, not JPEG specks; closing joins a glossy stripe's halves
+    small = photo[photo.pack_count <= 6].head(40)
+    seen = [units(l) for l in small.image_link]
+    assert np.mean([s == n for s, n in zip(seen, small.pack_count) if s >= 0]) > 0.8, list(zip(seen, small.pack_count))  # one package drawn per listing would score 0
+
+
 def test_deterministic_and_seed_sensitive(tmp_path):
     a = make_challenge_data(tmp_path/"a", 200, 50, seed=5, image_size=32, progress=False)
     b = make_challenge_data(tmp_path/"b", 200, 50, seed=5, image_size=32, progress=False)
