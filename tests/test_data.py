@@ -44,6 +44,25 @@ def test_bom_crlf_extra_columns_empty_catalog(tmp_path):
     with pytest.warns(UserWarning, match="1 row\\(s\\) with empty catalog_content"): df = read_challenge_csv(p)
     assert df.catalog_content.tolist() == ["Item Name: a\nValue: 1", ""] and df.catalog_empty.tolist() == [False, True]
 
+def test_a_train_file_without_prices_is_refused_by_load_challenge(tmp_path):
+    "load_challenge reads train.csv as a train file (never guessed from its columns): no price column is an error naming it."
+    write(tmp_path, "sample_id,catalog_content,image_link\n1,a,b\n", "train.csv"); write(tmp_path, "sample_id,catalog_content,image_link\n2,a,b\n", "test.csv")
+    with pytest.raises(DataError, match=r"train.csv: missing column\(s\) \['price'\] for a train file"): load_challenge(tmp_path)
+
+def test_a_test_file_with_a_blank_price_column_is_still_a_test_file(tmp_path):
+    "A test.csv carrying a price column (a truth file, blanks) is read as test: the column is ignored, not validated."
+    write(tmp_path, HEADER + "1,a,b,2\n", "train.csv"); write(tmp_path, HEADER + "2,a,b,\n3,c,d,\n", "test.csv")
+    tr, te = load_challenge(tmp_path)
+    assert te.sample_id.tolist() == [2, 3] and tr.price.tolist() == [2.0]
+
+def test_fields_are_read_verbatim_as_text(tmp_path):
+    "Catalogs, links and ids that look like numbers stay text; bare CR line ends become LF; 18-digit ids stay exact."
+    p = write(tmp_path, HEADER + '123456789012345678,123,4567,2\n7,"Item Name: a\rValue: 1\rUnit: Count",NaN,3\n8,null,None,4\n')
+    df = read_challenge_csv(p)
+    assert df.sample_id.tolist() == [123456789012345678, 7, 8] and df.sample_id.dtype == np.int64
+    assert df.catalog_content.tolist() == ["123", "Item Name: a\nValue: 1\nUnit: Count", "null"]
+    assert df.image_link.tolist() == ["4567", "NaN", "None"]
+
 def test_overlapping_ids(tmp_path):
     write(tmp_path, HEADER + "1,a,b,2\n", "train.csv"); write(tmp_path, "sample_id,catalog_content,image_link\n1,a,b\n", "test.csv")
     with pytest.raises(DataError, match="appear in both train.csv and test.csv"): load_challenge(tmp_path)

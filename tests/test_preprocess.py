@@ -197,3 +197,37 @@ def test_name_head_codes_in_the_tables(twin):
     assert ((tr.cat_name_head > 0).to_numpy() == (counts.loc[first].to_numpy() >= 3)).all()
     assert rep["name_heads"]["vocabulary"] == int((counts >= 3).sum()) and rep["name_heads"]["top"][0] == counts.index[0]
     assert te.cat_name_head.max() <= rep["name_heads"]["vocabulary"] and rep["name_heads"]["test_rows_coded"] > 0.4
+
+
+def _grouped_frame(seed=0):
+    "400 one-off catalogs and 6 catalogs listed 15 times each (near-equal prices), like the real file's repeats."
+    rng = np.random.default_rng(seed)
+    cat = [f"item {i}" for i in range(400)] + [f"big {j}" for j in range(6) for _ in range(15)]
+    lp = np.r_[rng.normal(2.7, 0.9, 400), np.repeat(rng.normal(2.7, 0.9, 6), 15) + rng.normal(0, 0.1, 90)]
+    return pd.DataFrame({"catalog_content": cat, "log_price": lp})
+
+
+def test_folds_are_balanced_in_rows_and_in_price():
+    df = _grouped_frame(); f = make_folds(df, 5, seed=1)
+    sizes = np.bincount(f, minlength=5); assert sizes.max() - sizes.min() <= 3, sizes  # 490 rows: 98 +- 2, groups of 15 included
+    strata = pd.crosstab(pd.qcut(df.log_price.rank(method="first"), 5, labels=False), f).to_numpy()
+    assert strata.min() >= 14 and strata.max() <= 26, strata  # every price quintile in every fold, ~20 each
+    assert df.assign(f=f).groupby("catalog_content").f.nunique().max() == 1 and fold_leaks(f, df.catalog_content) == 0
+
+
+def test_folds_read_either_spelling_of_price_and_catalog():
+    df = _grouped_frame(1); base = make_folds(df, 5, seed=3)
+    assert (make_folds(pd.DataFrame({"price": np.expm1(df.log_price), "catalog_content": df.catalog_content}), 5, seed=3) == base).all()
+    assert (make_folds(pd.DataFrame({"log_price": df.log_price, "text": df.catalog_content}), 5, seed=3) == base).all()
+    assert (make_folds(df.assign(catalog_group=pd.factorize(df.catalog_content)[0]).drop(columns="catalog_content"), 5, seed=3) == base).all()
+
+
+def test_as_many_catalogs_as_folds_is_enough_and_fewer_is_named():
+    df = pd.DataFrame({"catalog_content": list("abcde") * 3, "log_price": np.linspace(1, 4, 15)})
+    assert sorted(set(make_folds(df, 5, seed=0))) == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="4 distinct catalogs cannot fill 5 folds; lower n_folds"): make_folds(df[df.catalog_content != "e"], 5)
+
+
+def test_fold_leaks_counts_each_text_split_across_folds():
+    assert fold_leaks([0, 1, 2, 0, 0], ["a", "a", "a", "b", "b"]) == 1  # "a" sits in three folds: one leaking text
+    assert fold_leaks([0, 1, 1, 2], ["a", "a", "b", "b"]) == 2 and fold_leaks([3, 3, 1], ["a", "a", "b"]) == 0

@@ -153,3 +153,42 @@ def test_intervals_in_metrics_leave_the_submission_alone(tmp_path):
     assert set(iv["oof"]["diffs"]) == {"blend - noisy_a", "blend - noisy_b", "blend - shrunk"} and iv["oof"]["diffs"]["blend - shrunk"]["hi"] < 0
     m0, _ = submit.blend_stage(tr, te, tmp_path, submit.discover_models(tmp_path), te.sample_id, truth=truth, n_boot=0)
     assert "intervals" not in m0 and (tmp_path/"submission/submission.csv").read_bytes() == with_iv
+
+
+def _shifted_models(n=1200, seed=3):
+    "Three models of a known truth: one scaled down and shifted (an affine blend undoes it), one noisy, one anti-correlated noise."
+    rng = np.random.default_rng(seed); y = rng.normal(2.9, 0.8, n); e = rng.normal(0, 0.3, n)
+    P = np.c_[0.5 * y + 1.45 + rng.normal(0, 0.05, n), y + e, y - 0.8 * e + rng.normal(0, 0.2, n)]
+    return P, y, np.arange(n) % 5
+
+
+def test_simplex_fit_is_the_best_point_of_the_simplex():
+    "fit_blend's simplex weights are non-negative, sum to 1, and score no worse than a 2%-grid search of the simplex."
+    P, y, _ = _shifted_models(); w, b = submit.fit_blend(P, y, "simplex")
+    assert b == 0.0 and (w >= 0).all() and w.sum() == pytest.approx(1.0, abs=1e-12)
+    grid = [np.array([a, c, 1 - a - c]) for a in np.arange(0, 1.0001, 0.02) for c in np.arange(0, 1.0001 - a, 0.02)]
+    best = min(smape_log(y, submit.blend_predict(P, g, 0.0, y.min(), y.max())) for g in grid)
+    assert smape_log(y, submit.blend_predict(P, w, 0.0, y.min(), y.max())) <= best + 1e-3
+
+
+def test_affine_fit_uses_its_intercept_and_nested_blends_keep_their_mode():
+    "The affine form fits an intercept and free weights (it undoes 0.5 y + 1.45); nested and chosen blends keep the form they fit."
+    P, y, folds = _shifted_models()
+    w, b = submit.fit_blend(P[:, :1], y, "affine")
+    assert w[0] == pytest.approx(2.0, rel=0.05) and b == pytest.approx(-2.9, abs=0.15)
+    out, fits = submit.nested_blend(P[:, :1], y, folds, "affine")
+    assert [set(f) for f in fits] == [{"fold", "weights", "intercept"}] * 5 and [f["fold"] for f in fits] == [0, 1, 2, 3, 4]
+    assert all(f["weights"][0] > 1.5 and f["intercept"] < -2 for f in fits)
+    assert smape_log(y, out) < smape_log(y, submit.nested_blend(P[:, :1], y, folds, "simplex")[0]) - 5
+    c = submit.choose_blend(P[:, :1], y, folds, P[:10, :1])
+    assert c["mode"] == min(c["nested_smape_by_mode"], key=c["nested_smape_by_mode"].get) == "affine" and c["intercept"] < -2
+    assert c["in_sample_smape"] == pytest.approx(smape_log(y, submit.blend_predict(P[:, :1], c["weights"], c["intercept"], y.min(), y.max())))
+    s = submit.choose_blend(P[:, 1:], y, folds, P[:10, 1:], mode="simplex")
+    assert s["mode"] == "simplex" and s["intercept"] == 0.0 and list(s["nested_smape_by_mode"]) == ["simplex"]
+
+
+def test_blend_predict_in_float64_with_no_intercept_by_default():
+    P, y, _ = _shifted_models(50); w = np.array([0.2, 0.5, 0.3])
+    np.testing.assert_array_equal(submit.blend_predict(P, w), P @ w)
+    assert (submit.blend_predict(P.astype(np.float32), w.astype(np.float32)) == submit.blend_predict(P.astype(np.float32).astype(float), w.astype(np.float32).astype(float))).all()
+    with pytest.raises(ValueError, match="blend mode must be 'simplex' or 'affine', got 'mean'"): submit.fit_blend(P, y, "mean")
