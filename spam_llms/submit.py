@@ -125,7 +125,7 @@ def validate_submission(df:pd.DataFrame, # the submission table
     if len(extra): raise ValueError(f"submission: {len(extra)} sample_id(s) are not in test.csv, e.g. {extra[0]}")
     if len(df) != len(want): raise ValueError(f"submission: {len(df)} rows for {len(want)} test rows")
     price = pd.to_numeric(df.price, errors="coerce").to_numpy(np.float64); bad = ~(np.isfinite(price) & (price > 0))
-    if bad.any(): i = int(np.flatnonzero(bad)[0]); raise ValueError(f"submission: row {i + 1} (sample_id {ids.iloc[i]}): price={df.price.iloc[i]!r} must be a finite number > 0 ({int(bad.sum())} bad row(s))")
+    if bad.any(): i = int(np.flatnonzero(bad)[0]); raise ValueError(f"submission: row {i + 1} (sample_id {ids.iloc[i]}): price={(v if isinstance(v := df.price.iloc[i], str) else float(v))!r} must be a finite number > 0 ({int(bad.sum())} bad row(s))")
     return df
 
 # %% ../nbs/06_submission.ipynb #8b40aa9d

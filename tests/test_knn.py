@@ -179,3 +179,34 @@ def test_neighbour_cache_is_keyed_by_the_texts(tmp_path, real_rows):
     c_tr = list(a_tr); c_tr[0] = a_te[0]  # row 0 now reads like the first test row
     c = tfidf_neighbours(c_tr, a_te, folds, 5, cache_dir=tmp_path)
     assert len(list(tmp_path.glob("*.npz"))) == 2 and not np.array_equal(a.test_idx, c.test_idx)
+
+
+def test_fold_features_are_the_nested_price_and_unit_price_features_of_every_space():
+    "fold_knn_features = knn_price_features + knn_unit_price_features of each space, every one nested on the holdout fold."
+    from spam_llms.knn import fold_knn_features, knn_unit_price_features
+    x, rng = clustered(1500, 16, 30, 0.05, 9)
+    folds, y = np.arange(len(x)) % 5, rng.normal(3, 1, len(x))
+    nbs = {"a": oof_neighbours(x, folds, 40, query_vectors=x[:200] + 0.01), "b": oof_neighbours(x[:, ::-1].copy(), folds, 40, query_vectors=x[200:400])}
+    q, g = rng.normal(5, 1, len(x)), rng.integers(0, 3, len(x)); unit = {"log_qty": (q, q[:200]), "group": (g, g[:200])}
+    tr, te = fold_knn_features(nbs, y, folds, holdout=2, ks=(5, 20), lam=7.0, unit=unit, unit_ks=(5, 10))
+    for s, nb in nbs.items():
+        kw = dict(log_price=y, neighbour_fold=folds, exclude_fold=2)
+        want = pd.concat([knn_price_features(nb.train_sim, nb.train_idx, ks=(5, 20), lam=7.0, prefix=f"knn_{s}", **kw),
+                          knn_unit_price_features(nb.train_sim, nb.train_idx, query_log_qty=q, query_group=g, prefix=f"knn_{s}", log_qty=q, group=g, ks=(5, 10), **kw)], axis=1)
+        pd.testing.assert_frame_equal(tr[want.columns], want)
+        assert any(c.startswith(f"knn_{s}_uprice") for c in te.columns)
+    assert len(tr) == len(x) and len(te) == 200 and len(set(tr.columns)) == tr.shape[1] == te.shape[1]
+    y2 = y.copy(); y2[folds == 2] = rng.permutation(y2[folds == 2]) + 3.0  # fold 2's prices change: no feature may move
+    tr2, te2 = fold_knn_features(nbs, y2, folds, holdout=2, ks=(5, 20), lam=7.0, unit=unit, unit_ks=(5, 10))
+    pd.testing.assert_frame_equal(tr, tr2); pd.testing.assert_frame_equal(te, te2)
+    moved = fold_knn_features(nbs, y2, folds, holdout=None, ks=(5, 20), lam=7.0, unit=unit, unit_ks=(5, 10))[1]
+    assert (moved - te).abs().to_numpy().max() > 0.5  # without a holdout, test rows see fold 2 (the check has teeth)
+
+
+def test_weighted_median_edges():
+    "Lower median on an exact half, the largest value when it holds all the weight, NaN without weight, named errors."
+    v = np.array([[1.0, 2, 3, 4], [4, 3, 2, 1], [5, 1, 7, 2], [1, 2, np.nan, 3], [1, 2, 3, 4]])
+    w = np.array([[1.0, 1, 1, 1], [1, 1, 1, 1], [0, 0, 3, 0], [0, 0, 5, 0], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(weighted_median(v, w), [2.0, 2.0, 7.0, np.nan, np.nan])
+    with pytest.raises(ValueError, match=r"weighted_median: values \(5, 4\) and weights \(5, 3\) differ"): weighted_median(v, w[:, :3])
+    with pytest.raises(ValueError, match="weighted_median: weights must be non-negative"): weighted_median(v, -w)

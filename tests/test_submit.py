@@ -192,3 +192,55 @@ def test_blend_predict_in_float64_with_no_intercept_by_default():
     np.testing.assert_array_equal(submit.blend_predict(P, w), P @ w)
     assert (submit.blend_predict(P.astype(np.float32), w.astype(np.float32)) == submit.blend_predict(P.astype(np.float32).astype(float), w.astype(np.float32).astype(float))).all()
     with pytest.raises(ValueError, match="blend mode must be 'simplex' or 'affine', got 'mean'"): submit.fit_blend(P, y, "mean")
+
+
+def test_the_stage_blends_its_mode_calibrates_by_default_and_keeps_copies_at_zero(tmp_path):
+    "blend_stage passes its mode on, calibrates a biased blend unless told not to, gives a model's identical copy weight 0."
+    tr, te, _ = run_with_models(tmp_path, n=800, m=100)
+    for n in ("noisy_a", "noisy_b"):  # both models read 0.3 too high: a global shift the calibration removes
+        for split in ("oof", "test"):
+            f = tmp_path/n/f"{split}.parquet"; d = pd.read_parquet(f); d["pred"] += 0.3; save_preds(d, f)
+    import shutil; shutil.copytree(tmp_path/"noisy_a", tmp_path/"copy_a")
+    names = ["noisy_a", "copy_a", "noisy_b"]
+    m, table = submit.blend_stage(tr, te, tmp_path, names, te.sample_id, mode="simplex")
+    assert m["mode"] == "simplex" and list(m["nested_smape_by_mode"]) == ["simplex"]
+    assert m["identical"] == {"copy_a": "noisy_a"} and m["weights"]["copy_a"] == 0.0 and set(m["weights"]) == set(names)
+    assert m["calibration"]["applied"] and m["calibration"]["shift"] == pytest.approx(-0.3, abs=0.08)
+    assert m["blend_oof_smape"] < m["blend_oof_smape_uncalibrated"] - 2
+    oof = pd.read_parquet(tmp_path/"submission/blend_oof.parquet"); tst = pd.read_parquet(tmp_path/"submission/blend_test.parquet")
+    assert smape_log(tr.log_price, oof.pred) == pytest.approx(m["blend_oof_smape"]) and (oof.fold.to_numpy() == tr.fold.to_numpy()).all()
+    sub = pd.read_csv(tmp_path/"submission/submission.csv")
+    np.testing.assert_allclose(np.log1p(sub.price), tst.pred, atol=1e-6)
+    assert (m["n_train"], m["n_test"]) == (800, 100) and m["submission"].endswith("submission/submission.csv")
+    assert m["best_single"] == {"model": min(m["models"], key=m["models"].get), "oof_smape": min(m["models"].values())}
+    assert list(pd.read_csv(tmp_path/"submission/models.csv").columns) == list(table.columns)
+    m0, _ = submit.blend_stage(tr, te, tmp_path, names, te.sample_id, mode="simplex", calibration=False)
+    assert m0["calibration"] is None and m0["blend_oof_smape"] == m0["blend_oof_smape_uncalibrated"] == pytest.approx(m["blend_oof_smape_uncalibrated"])
+
+
+def test_intervals_are_seeded_and_a_model_on_other_folds_is_refused(tmp_path):
+    tr, te, y_test = run_with_models(tmp_path, n=500, m=120)
+    runs = [submit.blend_stage(tr, te, tmp_path, ["noisy_a", "shrunk"], te.sample_id, n_boot=200, seed=s)[0]["intervals"] for s in (1, 1, 2)]
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+    f = tmp_path/"shrunk/oof.parquet"; d = pd.read_parquet(f); d["fold"] = (d.fold + 1) % 5; save_preds(d, f)
+    with pytest.raises(ValueError, match="fold"): submit.blend_stage(tr, te, tmp_path, ["noisy_a", "shrunk"], te.sample_id)
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda s: s[["price", "sample_id"]], r"columns must be exactly \['sample_id', 'price'\] in that order, got \['price', 'sample_id'\]"),
+    (lambda s: pd.concat([s, s.iloc[[3]]]), r"sample_id 1003 appears 2 times \(1 duplicate row\(s\)\)"),
+    (lambda s: pd.concat([s, pd.DataFrame({"sample_id": [77], "price": [1.0]})]), r"1 sample_id\(s\) are not in test.csv, e.g. 77"),
+    (lambda s: s.iloc[1:], r"1 test sample_id\(s\) have no row, e.g. 1000"),
+    (lambda s: s.assign(price=s.price.where(s.index != 4, 0.0)), r"row 5 \(sample_id 1004\): price=0.0 must be a finite number > 0 \(1 bad row\(s\)\)"),
+    (lambda s: s.assign(price=s.price.where(s.index != 1, np.nan)), r"row 2 \(sample_id 1001\): price=nan"),
+    (lambda s: s.assign(price=s.price.where(s.index != 1, np.inf)), r"row 2 \(sample_id 1001\): price=inf"),
+])
+def test_each_bad_submission_is_named(change, message):
+    ids = np.arange(1000, 1010); sub = pd.DataFrame({"sample_id": ids, "price": np.linspace(0.5, 30, 10)})
+    assert submit.validate_submission(sub, ids) is sub  # prices under one dollar are prices
+    with pytest.raises(ValueError, match=message): submit.validate_submission(change(sub), ids)
+
+
+def test_prices_are_written_with_six_decimals_and_no_index(tmp_path):
+    ids = np.arange(5); p = submit.write_submission(pd.DataFrame({"sample_id": ids, "price": [1 / 3, 2.0, 10.123456789, 0.5, 7]}), tmp_path/"s.csv", ids)
+    assert p.read_text().splitlines() == ["sample_id,price", "0,0.333333", "1,2.000000", "2,10.123457", "3,0.500000", "4,7.000000"]
