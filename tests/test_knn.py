@@ -210,3 +210,33 @@ def test_weighted_median_edges():
     np.testing.assert_array_equal(weighted_median(v, w), [2.0, 2.0, 7.0, np.nan, np.nan])
     with pytest.raises(ValueError, match=r"weighted_median: values \(5, 4\) and weights \(5, 3\) differ"): weighted_median(v, w[:, :3])
     with pytest.raises(ValueError, match="weighted_median: weights must be non-negative"): weighted_median(v, -w)
+
+
+def test_price_features_read_row_zero_and_keep_missing_neighbours_out():
+    "Neighbour 0 is a row like any other; -1 (no neighbour) stays out also when a fold is excluded; output is float32."
+    sim = np.array([[0.9, 0.8, 0.5], [0.7, 0.6, 0.5]]); idx = np.array([[0, 2, -1], [-1, 1, 0]])
+    y, folds = np.array([1.0, 2.0, 4.0]), np.array([0, 1, 1])
+    f = knn_price_features(sim, idx, y, ks=(3,), lam=0.0)
+    np.testing.assert_allclose(f.knn_mean3, [2.5, 1.5]); np.testing.assert_allclose(f.knn_wmean3, [2.5, 1.5])
+    np.testing.assert_allclose(f.knn_d1, [0.1, 0.4], rtol=1e-6); np.testing.assert_allclose(f.knn_dmean3, [0.15, 0.45], rtol=1e-6)
+    assert (f.dtypes == np.float32).all()
+    g = knn_price_features(sim, idx, y, ks=(3,), lam=0.0, neighbour_fold=folds, exclude_fold=1)  # -1 points at row 0 (fold 0): still out
+    np.testing.assert_allclose(g.knn_mean3, [1.0, 1.0]); np.testing.assert_allclose(g.knn_d1, [0.1, 0.5], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"knn_price_features: sim \(2, 3\) and idx \(2, 2\) differ"): knn_price_features(sim, idx[:, :2], y)
+
+
+def test_masks_keep_rows_out_of_the_index_and_queries_unsearched(monkeypatch):
+    "train_mask rows are never neighbours and get none; query_mask rows get none; a pool too small leaves -1; index options reach build_index."
+    import spam_llms.knn as knn
+    x, rng = clustered(300, 8, 10, 0.1, 11); folds = np.arange(300) % 3
+    tm = rng.random(300) < 0.7; qm = np.r_[np.ones(20, bool), np.zeros(10, bool)]
+    seen = []; build = knn.build_index
+    monkeypatch.setattr(knn, "build_index", lambda v, **kw: seen.append(kw) or build(v, **kw))
+    nb = knn.oof_neighbours(x, folds, 5, query_vectors=x[:30], train_mask=tm, query_mask=qm, kind="flat", seed=3)
+    assert seen and all(kw == {"kind": "flat", "seed": 3} for kw in seen)
+    assert tm[nb.train_idx[tm]].all() and tm[nb.test_idx[qm]].all()             # only usable rows are neighbours
+    assert (nb.train_idx[~tm] == -1).all() and np.isnan(nb.train_sim[~tm]).all()  # unusable rows get none
+    assert (nb.test_idx[~qm] == -1).all() and (nb.test_idx[qm] >= 0).all()
+    tiny = knn.oof_neighbours(x[:6], np.array([0, 0, 0, 1, 1, 1]), 4)            # 3 rows in the other fold for k = 4
+    assert (tiny.train_idx[:, 3] == -1).all() and (tiny.train_idx[:, :3] >= 0).all() and np.isnan(tiny.train_sim[:, 3]).all()
+    with pytest.raises(ValueError, match="oof_neighbours: 5 folds for 6 rows"): knn.oof_neighbours(x[:6], folds[:5], 2)
