@@ -61,7 +61,15 @@ def test_fields_are_read_verbatim_as_text(tmp_path):
     df = read_challenge_csv(p)
     assert df.sample_id.tolist() == [123456789012345678, 7, 8] and df.sample_id.dtype == np.int64
     assert df.catalog_content.tolist() == ["123", "Item Name: a\nValue: 1\nUnit: Count", "null"]
-    assert df.image_link.tolist() == ["4567", "NaN", "None"]
+    assert df.image_link.tolist() == ["4567", "NaN", "None"] and df.price.tolist() == [2.0, 3.0, 4.0]  # no split given: a priced file is train
+    t = read_challenge_csv(write(tmp_path, "sample_id,catalog_content,image_link\n5,a,123\n6\n", "test.csv"))  # a short row: empty fields
+    assert t.image_link.iloc[0] == "123"  # a link of digits stays text, also when the next row has none
+    assert t.catalog_content.tolist() == ["a", ""] and t.catalog_empty.tolist() == [False, True] and "price" not in t
+
+def test_missing_and_undecodable_files_are_named(tmp_path):
+    with pytest.raises(DataError, match=f"{tmp_path/'train.csv'}: file not found"): read_challenge_csv(tmp_path/"train.csv")
+    p = write(tmp_path, (HEADER + "1,caf\xe9,b,3\n").encode("latin-1"))
+    with pytest.raises(DataError, match=f"{p}: line 2: byte 0xe9"): read_challenge_csv(p)
 
 def test_overlapping_ids(tmp_path):
     write(tmp_path, HEADER + "1,a,b,2\n", "train.csv"); write(tmp_path, "sample_id,catalog_content,image_link\n1,a,b\n", "test.csv")

@@ -244,3 +244,23 @@ def test_each_bad_submission_is_named(change, message):
 def test_prices_are_written_with_six_decimals_and_no_index(tmp_path):
     ids = np.arange(5); p = submit.write_submission(pd.DataFrame({"sample_id": ids, "price": [1 / 3, 2.0, 10.123456789, 0.5, 7]}), tmp_path/"s.csv", ids)
     assert p.read_text().splitlines() == ["sample_id,price", "0,0.333333", "1,2.000000", "2,10.123457", "3,0.500000", "4,7.000000"]
+
+
+def test_blend_fit_scores_predictions_clipped_from_below(real_dir):
+    "The mirror case: `under` is exact except on the 20 cheapest rows, where it falls 3 log units under the range; clipped, it wins."
+    tr = pd.read_csv(real_dir/"amazon2025_train_head132.csv"); y = np.log1p(tr.price.to_numpy(np.float64))
+    rng = np.random.default_rng(0); low = np.argsort(y)[:20]; under = y.copy(); under[low] -= 3.0
+    P = np.c_[under, y + rng.normal(0, 0.2, len(y))]
+    clipped = lambda w, b: smape_log(y, submit.blend_predict(P, w, b, y.min(), y.max()))
+    assert clipped(np.array([1.0, 0.0]), 0.0) < clipped(np.array([0.0, 1.0]), 0.0)  # the fixture: clipped, `under` is the better model
+    w, b = submit.fit_blend(P, y, "simplex")
+    assert w[0] > 0.99 and clipped(w, b) <= clipped(np.array([1.0, 0.0]), 0.0) + 1e-6, w
+
+
+def test_auto_picks_the_form_with_the_lower_nested_score():
+    "With few rows and unbiased models the affine form overfits: auto must pick simplex by score, not by name."
+    rng = np.random.default_rng(5); n = 60; y = rng.normal(2.9, 0.8, n)
+    P = np.c_[y + rng.normal(0, 0.5, n), y + rng.normal(0, 0.5, n), y + rng.normal(0, 0.5, n)]
+    c = submit.choose_blend(P, y, np.arange(n) % 5, P[:5])
+    s = c["nested_smape_by_mode"]; assert s["simplex"] < s["affine"], s
+    assert c["mode"] == "simplex" and c["intercept"] == 0.0
