@@ -231,3 +231,11 @@ def test_as_many_catalogs_as_folds_is_enough_and_fewer_is_named():
 def test_fold_leaks_counts_each_text_split_across_folds():
     assert fold_leaks([0, 1, 2, 0, 0], ["a", "a", "a", "b", "b"]) == 1  # "a" sits in three folds: one leaking text
     assert fold_leaks([0, 1, 1, 2], ["a", "a", "b", "b"]) == 2 and fold_leaks([3, 3, 1], ["a", "a", "b"]) == 0
+
+
+def test_folds_of_the_real_rows_are_the_published_ones(real_dir):
+    """The fold column is part of every published score: make_folds' defaults (K=5, seed 42, 10 price bins) and its
+    order of groups must not drift. Pinned on the 132 real rows; a deliberate change updates this line and says so."""
+    tr = pd.read_csv(real_dir/"amazon2025_train_head132.csv")
+    got = "".join(map(str, make_folds(tr)))
+    assert got == "343210130221222303023201231224240301302403242040444402034214033134110130313413400233104132242211414343041311004114401140023102342213"

@@ -10,7 +10,8 @@ from real_scoreboard import ABS_PATH, machine_paths, source_literals  # noqa: E4
 TEXT = {".md", ".json", ".html", ".ipynb", ".csv", ".py", ".txt", ".yaml", ".yml"}
 
 def published() -> list[Path]:
-    return [f for d in (ROOT/"docs"/"runs", ROOT/"bench") if d.exists() for f in sorted(d.rglob("*")) if f.is_file() and f.suffix in TEXT]
+    return [f for d in (ROOT/"docs"/"runs", ROOT/"bench") if d.exists() for f in sorted(d.rglob("*"))
+            if f.is_file() and f.suffix in TEXT and ROOT/"bench"/"_work" not in f.parents]  # bench/_work: local scratch (git-ignored), e.g. bench/mutation.py's copies
 
 def test_the_pattern_finds_machine_paths_only():
     allowed = source_literals(ROOT); assert "/tmp/r" in allowed   # a toy path typed in a notebook's test is code

@@ -196,7 +196,7 @@ def test_blend_predict_in_float64_with_no_intercept_by_default():
 
 def test_the_stage_blends_its_mode_calibrates_by_default_and_keeps_copies_at_zero(tmp_path):
     "blend_stage passes its mode on, calibrates a biased blend unless told not to, gives a model's identical copy weight 0."
-    tr, te, _ = run_with_models(tmp_path, n=800, m=100)
+    tr, te, y_test = run_with_models(tmp_path, n=800, m=100)
     for n in ("noisy_a", "noisy_b"):  # both models read 0.3 too high: a global shift the calibration removes
         for split in ("oof", "test"):
             f = tmp_path/n/f"{split}.parquet"; d = pd.read_parquet(f); d["pred"] += 0.3; save_preds(d, f)
@@ -214,6 +214,11 @@ def test_the_stage_blends_its_mode_calibrates_by_default_and_keeps_copies_at_zer
     assert (m["n_train"], m["n_test"]) == (800, 100) and m["submission"].endswith("submission/submission.csv")
     assert m["best_single"] == {"model": min(m["models"], key=m["models"].get), "oof_smape": min(m["models"].values())}
     assert list(pd.read_csv(tmp_path/"submission/models.csv").columns) == list(table.columns)
+    truth = submit.read_truth(_truth_file(tmp_path/"test_truth.csv", te.sample_id, np.expm1(y_test)), te.sample_id)
+    mt, _ = submit.blend_stage(tr, te, tmp_path, names, te.sample_id, mode="simplex", truth=truth)  # the test score is the submission's
+    sub = pd.read_csv(tmp_path/"submission/submission.csv")
+    assert mt["blend_test_smape"] == pytest.approx(smape_log(y_test, np.log1p(sub.price.to_numpy())), abs=1e-4)
+    assert mt["blend_test_smape"] == mt["blend_test_smape_calibrated"] < mt["blend_test_smape_uncalibrated"]
     m0, _ = submit.blend_stage(tr, te, tmp_path, names, te.sample_id, mode="simplex", calibration=False)
     assert m0["calibration"] is None and m0["blend_oof_smape"] == m0["blend_oof_smape_uncalibrated"] == pytest.approx(m["blend_oof_smape_uncalibrated"])
 
