@@ -8,11 +8,12 @@ import json, os, random, tempfile, contextlib, hashlib
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 # %% auto #0
 __all__ = ['BF16_MIN_CAPABILITY', 'smape', 'smape_log', 'seed_everything', 'resolve_device', 'amp_dtype', 'describe_device',
            'usable_cores', 'torch_threads', 'atomic_path', 'file_lock', 'save_json', 'load_json', 'save_parquet',
-           'RunPaths', 'save_preds', 'load_preds', 'stable_hash', 'percentile_limits']
+           'RunPaths', 'save_preds', 'load_preds', 'stable_hash', 'inputs_digest', 'percentile_limits']
 
 # %% ../nbs/00a_core.ipynb #cf14c877
 def smape(y_true, # true prices
@@ -184,6 +185,15 @@ def stable_hash(obj, # any JSON-serialisable description
                ) -> str:
     "Short hash of a JSON description, stable across runs and machines."
     return hashlib.sha1(json.dumps(obj, sort_keys=True, default=_json_default).encode()).hexdigest()[:n]
+
+# %% ../nbs/00a_core.ipynb #45e7974b
+def inputs_digest(*parts) -> str:
+    "Content hash of a model's inputs: arrays, sparse matrices and strings, each with its dtype and shape."
+    h = hashlib.sha1()
+    for x in parts:
+        arrs = (x.data, x.indices, x.indptr, np.asarray(x.shape)) if sp.issparse(x) else (np.asarray(str(x).encode()),) if isinstance(x, str) else (np.asarray(x),)
+        for a in arrs: a = np.ascontiguousarray(a); h.update(f"{a.dtype}{a.shape}".encode()); h.update(a.tobytes())
+    return h.hexdigest()[:16]
 
 # %% ../nbs/00a_core.ipynb #67bd7e68
 def percentile_limits(*arrays, # values drawn on one axis (or on both, for a predicted-vs-true plot)

@@ -17,7 +17,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 from tqdm.auto import tqdm
 from .config import RunParams, valid
-from .core import smape_log, seed_everything, resolve_device, describe_device, atomic_path, save_json, RunPaths, stable_hash
+from .core import smape_log, seed_everything, resolve_device, describe_device, atomic_path, save_json, RunPaths, stable_hash, inputs_digest
 from .runio import load_inputs, save_model_outputs, feature_columns, cv_predict, data_folder
 from .core import torch_threads, amp_dtype
 
@@ -364,7 +364,7 @@ def fit_finetune(train:pd.DataFrame, # preprocessed train rows (text, num_*, cat
         settings = dict(fit_kw, **model_kw, model_name=p.model_name, text_col=p.text_col, max_len=p.max_len, n_train_layers=p.n_train_layers,
                         seed=p.seed, rows=_digest(train.sample_id), test_rows=_digest(test.sample_id), y=_digest(np.round(y, 6)),
                         folds=_digest(folds), texts=_digest(texts),
-                        features=hashlib.sha1(b"".join(np.ascontiguousarray(a).tobytes() for a in (*tab_tr.values(), *tab_te.values()))).hexdigest()[:12])
+                        features=inputs_digest(*tab_tr.values(), *tab_te.values()))
         log, state = {}, {"new": 0}
         def fit(k, tr, va):
             key = stable_hash(dict(settings, fold=int(k))); path = out/f"fold{k}.safetensors"

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04b_sparse_mlp.ipynb #eff00974
 from __future__ import annotations
-import functools, hashlib, math, time
+import functools, math, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -16,14 +16,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import OneHotEncoder
 from tqdm.auto import tqdm
 from .config import RunParams, valid
-from .core import smape_log, seed_everything, resolve_device, atomic_path, stable_hash, RunPaths, usable_cores
+from .core import smape_log, seed_everything, resolve_device, atomic_path, stable_hash, inputs_digest, RunPaths, usable_cores
 from .runio import load_inputs, with_catalog, save_model_outputs, feature_columns
 from .knn import stage_neighbours, fold_knn_features, unit_inputs, neighbour_space_names
 
 # %% auto #0
 __all__ = ['text_tfidf', 'numeric_block', 'onehot_block', 'sparse_inputs', 'local_columns', 'spmm', 'lazy_adam_step', 'SparseMLP',
            'batch_schedule', 'smape_loss', 'fit_sparse_mlp', 'predict_sparse_mlp', 'with_dense', 'unit_seed',
-           'cv_sparse_mlp', 'inputs_digest', 'SparseMlpParams', 'run_sparse_mlp']
+           'cv_sparse_mlp', 'SparseMlpParams', 'run_sparse_mlp']
 
 # %% ../nbs/04b_sparse_mlp.ipynb #88e28c5a
 def text_tfidf(train_text, test_text, # documents
@@ -228,15 +228,6 @@ def cv_sparse_mlp(X_train:sp.csr_matrix, X_test:sp.csr_matrix, # sparse inputs
         if on_fold is not None: on_fold(f, smape_log(y[va], oof[va]))
     bar.close()
     return oof, test, [smape_log(y[folds == f], oof[folds == f]) for f in ks], reused
-
-# %% ../nbs/04b_sparse_mlp.ipynb #914733b4
-def inputs_digest(*parts) -> str:
-    "Content hash of a model's inputs: arrays, sparse matrices and strings, each with its dtype and shape."
-    h = hashlib.sha1()
-    for x in parts:
-        arrs = (x.data, x.indices, x.indptr, np.asarray(x.shape)) if sp.issparse(x) else (np.asarray(str(x).encode()),) if isinstance(x, str) else (np.asarray(x),)
-        for a in arrs: a = np.ascontiguousarray(a); h.update(f"{a.dtype}{a.shape}".encode()); h.update(a.tobytes())
-    return h.hexdigest()[:16]
 
 # %% ../nbs/04b_sparse_mlp.ipynb #fbd56ef7
 @dataclass(frozen=True)

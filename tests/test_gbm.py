@@ -219,3 +219,76 @@ def test_item_name_neighbours_on_real_rows(real_rows):
     assert len(top) > 100 and all(words[r] & words[name.train_idx[r, 0]] for r in top), len(top)   # the nearest name shares one
     assert np.mean(name.train_idx[:, 0] != text.train_idx[:, 0]) > 0.2, np.mean(name.train_idx[:, 0] != text.train_idx[:, 0])
     with pytest.raises(ValueError, match="item_name"): knn.stage_neighbours({"train": tr, "test": te}, folds, 10, use_knn=False, name_knn=True)
+
+
+@pytest.fixture(scope="module")
+def real_inp(real_rows):
+    "The real rows as `lgbm_features` reads them in a run: preprocessed, raw catalog and item name attached, a random embedding block."
+    from spam_llms.preprocess import preprocess_frame, parse_catalog
+    tr, te = real_rows; rng = np.random.default_rng(0)
+    frame = lambda d: preprocess_frame(d).assign(catalog_content=d.catalog_content.to_numpy(), item_name=[parse_catalog(t)["item_name"] for t in d.catalog_content])
+    return {"train": frame(tr).assign(fold=tr.fold.to_numpy()), "test": frame(te),
+            "blocks_train": {"text": rng.normal(size=(len(tr), 16)).astype(np.float32)}, "blocks_test": {"text": rng.normal(size=(len(te), 16)).astype(np.float32)},
+            "has_image_train": np.ones(len(tr), bool), "has_image_test": np.ones(len(te), bool)}
+
+
+def test_lgbm_features_wire_every_setting_to_its_part(real_inp, tmp_path, monkeypatch):
+    "04's inputs on real rows: the features equal their parts built by hand, and the search and the fold features get the stage's values, none a default."
+    p = FAST.but(svd_dims=3, tfidf_svd=1, tfidf_knn_char="2,4", tfidf_knn=True, name_knn=True, unit_price_knn=True, sparse_search="topn",
+                 spaces="text", ks="3,6", lam=2.5, knn_index="hnsw", tfidf_knn_max_df=0.9, seed=5, device="cpu")
+    calls, search = [], gbm.stage_neighbours
+    def spy(*a, **k): calls.append((a, k, search(*a, **k))); return calls[-1][2]
+    monkeypatch.setattr(gbm, "stage_neighbours", spy)
+    svd_calls, svd = [], gbm.tfidf_svd_features   # the SVD's arguments as well: its seed cannot be seen in a one-component result
+    monkeypatch.setattr(gbm, "tfidf_svd_features", lambda *a: svd_calls.append(a[2:]) or svd(*a))
+    Xtr, Xte, cats, ff, spaces, secs = gbm.lgbm_features(real_inp, p, cache_dir=tmp_path/"nb")   # use_knn at its default: embedding spaces on
+    tr, te = real_inp["train"], real_inp["test"]; y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
+    btr, bte, bcats = gbm.build_base_features(real_inp, 3, 5)
+    ztr, zte = svd(tr.catalog_content, te.catalog_content, 1, 5, (2, 4))   # a one-component SVD still counts
+    pd.testing.assert_frame_equal(Xtr, pd.concat([btr, ztr], axis=1)); pd.testing.assert_frame_equal(Xte, pd.concat([bte, zte], axis=1))
+    assert svd_calls == [(1, 5, (2, 4))] and cats == bcats and list(ztr.columns) == ["tfidf_svd0"] and len(Xtr) == len(tr) and len(Xte) == len(te)
+    (args, kw, nbs), = calls
+    assert args[0] is real_inp and np.array_equal(args[1], folds)
+    assert args[2:] == (12, True, True, ("text",), (2, 4), 0.9, True, "topn")   # k = 2 * max(ks); then use_knn ... sparse_search
+    assert kw == {"seconds": secs, "cache_dir": tmp_path/"nb", "kind": "hnsw", "use_gpu": False, "seed": 5}
+    assert spaces == ["text", "tfidf", "name"] == list(nbs) and set(secs) == {"embeddings", "tfidf", "name"}
+    unit = knn.unit_inputs(tr, te)
+    for f in (0, 3):   # each fold's features: nested on that fold, with the stage's ks, lam and unit-price inputs
+        for got, want in zip(ff(f), knn.fold_knn_features(nbs, y, folds, holdout=f, ks=(3, 6), lam=2.5, unit=unit)):
+            pd.testing.assert_frame_equal(got, want)
+    assert {"knn_tfidf_uprice5", "knn_text_median6"} <= set(ff(0)[0].columns), list(ff(0)[0].columns)
+
+
+@pytest.mark.parametrize("device, found, want", [("cpu", "cpu", False), ("auto", "cpu", False), ("auto", "cuda", "auto"), ("cuda:0", "cuda:0", "auto")])
+def test_lgbm_features_search_on_a_gpu_only_when_the_run_has_one(real_inp, monkeypatch, device, found, want):
+    "FAISS is asked for a GPU exactly when the stage's device resolves to CUDA; with every neighbour space off there are no fold features."
+    seen = {}
+    monkeypatch.setattr(gbm, "resolve_device", lambda d: found)
+    monkeypatch.setattr(gbm, "stage_neighbours", lambda *a, **k: seen.update(k) or {})
+    *_, ff, spaces, _ = gbm.lgbm_features(real_inp, FAST.but(device=device, tfidf_svd=0), use_knn=False)
+    assert seen["use_gpu"] == want and type(seen["use_gpu"]) is type(want) and ff is None and spaces == []
+
+
+def test_cv_lgbm_wires_each_fold_on_real_rows(real_inp):
+    "Each fold's booster learns from the other folds' rows plus that fold's own extra features; OOF and test rows are its predictions at its best iteration."
+    tr, te = real_inp["train"], real_inp["test"]; y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy(); ks = list(range(5))
+    X, Xt, cats = gbm.build_base_features(real_inp, 0)
+    def extra(k):
+        rng = np.random.default_rng(k); return pd.DataFrame({"fold_extra": rng.normal(size=len(tr))}), pd.DataFrame({"fold_extra": rng.normal(size=len(te))})
+    asked, reported = [], []
+    params = gbm.lgbm_params(n_threads=1, learning_rate=0.1, seed=0) | dict(bagging_fraction=1.0, bagging_freq=0, min_data_in_leaf=5, min_data_per_group=5)
+    oof, test, scores, boosters = gbm.cv_lgbm(X, Xt, y, folds, params, cats, lambda k: asked.append(k) or extra(k), num_boost_round=300, early_stopping=5,
+                                              on_fold=lambda k, s: reported.append((k, s)))
+    assert asked == ks and len(boosters) == 5 and cats
+    t = np.zeros(len(te))
+    for k, b in zip(ks, boosters):
+        (ftr, fte), va = extra(k), folds == k
+        A, B = pd.concat([X, ftr], axis=1), pd.concat([Xt, fte], axis=1)
+        np.testing.assert_array_equal(oof[va], b.predict(A[va], num_iteration=b.best_iteration))
+        t += b.predict(B, num_iteration=b.best_iteration) / 5
+        info = b.dump_model()
+        assert info["tree_info"][0]["tree_structure"]["internal_count"] == (~va).sum()   # trained on the other folds' rows, all of them
+        assert b.feature_name() == list(A.columns) and all(info["feature_infos"][c]["values"] for c in cats)   # categorical columns stay categorical
+        assert 1 <= b.best_iteration == b.num_trees() < 300   # stopped early, the model cut at its best iteration
+    np.testing.assert_allclose(test, t)
+    assert scores == [smape_log(y[folds == k], oof[folds == k]) for k in ks] and reported == list(zip(ks, scores))

@@ -194,3 +194,25 @@ def test_changed_prices_or_text_retrain_every_unit(tmp_path, real_run):
     tr = pd.read_parquet(pre); tr.loc[tr.index[0], "text"] = tr.text.iloc[0] + " refurbished gold edition"; tr.to_parquet(pre, index=False)
     c = run(tmp_path, real_run, text_col="text")
     assert c["units_reused"] == 0 and c["unit_key"] != b["unit_key"]
+
+
+def test_cv_averages_its_units_on_the_price_scale(real_dir, tmp_path):
+    "Two folds, two seeds on real rows: an OOF row is the mean of its fold's networks, a test row the mean of all four, each with its fold's mean added back."
+    tr, te = real_frames(real_dir); y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy() % 2   # two folds are enough
+    Xtr, _ = smlp.sparse_inputs(tr, te, min_df=1); Xte = Xtr[:10]   # the test rows: copies of the first training rows
+    rng = np.random.default_rng(0); extra = pd.DataFrame({"z": rng.normal(size=len(y))})
+    asked, units = [], []
+    def fold_features(f): asked.append(f); return extra, extra.head(10)
+    oof, test, fold_smape, reused = smlp.cv_sparse_mlp(Xtr, Xte, y, folds, tmp_path, n_seeds=2, seed=0, on_unit=lambda f, k: units.append((f, k)),
+                                                       fold_features=fold_features, epochs=2, batch_size=16, hidden=(16, 8, 8))
+    assert asked == [0, 1] and units == [(0, 0), (0, 1), (1, 0), (1, 1)] and reused == 0   # each fold's own features, each unit reported
+    u = {fk: dict(np.load(tmp_path/f"fold{fk[0]}_seed{fk[1]}.npz")) for fk in units}
+    for f in (0, 1):
+        va = np.flatnonzero(folds == f)
+        np.testing.assert_allclose(oof[va], (u[f, 0]["valid"] + u[f, 1]["valid"]) / 2)
+        copies = np.flatnonzero(folds[:10] == f)   # a network predicts a test copy of its own validation row alike: same scale, same mean added
+        for k in (0, 1): np.testing.assert_allclose(u[f, k]["test"][copies], u[f, k]["valid"][np.searchsorted(va, copies)], rtol=1e-5)
+    np.testing.assert_allclose(test, sum(v["test"] for v in u.values()) / 4)
+    assert fold_smape == [smape_log(y[folds == f], oof[folds == f]) for f in (0, 1)]
+    with pytest.raises(ValueError, match=r"need at least 2 folds, the fold column holds \[0\]"):
+        smlp.cv_sparse_mlp(Xtr, Xte, y, np.zeros(len(y), int), tmp_path/"one", n_seeds=1)

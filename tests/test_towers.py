@@ -127,3 +127,31 @@ def test_real_rows_without_images_leave_the_image_tower_out(tmp_path, real_dir, 
     assert m["blocks"] == ["text", "tab"] and "image" in m["blocks_missing"], (m["blocks"], m["blocks_missing"])
     assert "image blocks ['image'] are not used" in capsys.readouterr().out
     assert len(pd.read_parquet(tmp_path/"run"/"towers"/"oof.parquet")) == 132
+
+
+def test_cross_validate_wires_each_fold_to_its_own_model_scaler_and_seed(toy, tmp_path, monkeypatch):
+    "OOF and test rows are what each fold's saved model predicts on inputs scaled by that fold's statistics; fold k trains on the other folds with seed + k."
+    from spam_llms import towers
+    tr, te = toy; ks, calls, train = sorted(np.unique(tr.fold)), [], towers.train_fold
+    def spy(xtr, ytr, xva, yva, kw, seed, **k): calls.append((seed, np.asarray(ytr), np.asarray(yva), k)); return train(xtr, ytr, xva, yva, kw, seed=seed, **k)
+    monkeypatch.setattr(towers, "train_fold", spy)
+    reported = []
+    r = towers.cross_validate(tr, te, dict(tower_dim=16, head_dims=[16]), seed=7, ckpt_dir=tmp_path, progress=False,
+                              on_fold=lambda k, s: reported.append((k, s)), epochs=3, batch_size=64, loss="l1_log")
+    assert [c[0] for c in calls] == [7 + k for k in ks] and all(c[3] == dict(device="cpu", epochs=3, batch_size=64, loss="l1_log") for c in calls)
+    for k, (_, ytr, yva, _) in zip(ks, calls):
+        np.testing.assert_array_equal(ytr, tr.y[tr.fold != k]); np.testing.assert_array_equal(yva, tr.y[tr.fold == k])
+    test = np.zeros(len(te))
+    for k in ks:
+        model, loss, st = towers.load_fold_checkpoint(tmp_path/f"fold{k}.safetensors")
+        own = fit_scaler(tr, np.flatnonzero(tr.fold != k))   # the fold's scaler: its training rows only
+        assert st.keys() == own.keys() and all(np.allclose(st[b][0], own[b][0]) and np.allclose(st[b][1], own[b][1]) for b in own)
+        va = np.flatnonzero(tr.fold == k)
+        np.testing.assert_allclose(r["oof"][va], predict_log(model, loss, scale_inputs(tr, st, va)), rtol=1e-5)
+        test += predict_log(model, loss, scale_inputs(te, st)) / len(ks)
+    np.testing.assert_allclose(r["test"], test, rtol=1e-5)
+    assert r["fold_smape"] == [smape_log(tr.y[tr.fold == k], r["oof"][tr.fold == k]) for k in ks] and reported == list(zip(ks, r["fold_smape"]))
+    assert r["oof_smape"] == smape_log(tr.y, r["oof"]) and len(r["best_epochs"]) == len(r["seconds"]) == len(ks)
+    assert r["model_kw"]["block_dims"] == {"text": 32, "image": 48} and r["model_kw"]["n_num"] > 0 and r["model_kw"]["cat_cardinalities"]
+    assert towers.cross_validate(tr, None, dict(tower_dim=16, head_dims=[16]), use_tab=False, progress=False, epochs=1)["model_kw"]["n_num"] == 0
+    with pytest.raises(ValueError, match="needs `y` and `fold`"): towers.cross_validate(te, None)
