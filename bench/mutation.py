@@ -8,8 +8,8 @@ neighbour features, the blend, the submission writer and the model stages' fold 
 Each area runs mutmut (3.x, `requirements.txt`) in its own copy of this checkout under `bench/_work/mutation/<area>/`
 with the area's functions (mutmut's mutant-name globs) and the tests that are meant to guard them, so a mutant is
 judged by the tests written for its code and not by the whole 20-minute suite. mutmut keeps its verdicts next to the
-mutants, so a rerun after a kill or after new tests only checks what is not decided yet (delete the folder to start
-over). The script prints and writes, per area: killed / survived / no test reached it / timed out, the score (killed over
+mutants, so a rerun after a kill or after new tests only checks what is not decided yet (`--fresh` starts the areas
+over, so that their survivors are judged by the tests as they are now). The selected test files must be tracked by git. The script prints and writes, per area: killed / survived / no test reached it / timed out, the score (killed over
 all mutants: a timeout or a mutant no selected test reaches is not a kill), and every survivor's diff. Verdicts on the survivors (harmless or a test gap) are in
 `bench/MUTATION.md`. Not a test, not CI: a full run takes the better part of an hour on 2 cores.
 """
@@ -75,9 +75,14 @@ def _config(sources:list[str], tests:list[str]) -> str:
             f"pytest_add_cli_args_test_selection = {q(tests)}\nalso_copy = [\"configs\", \"settings.ini\", \"bench\", \"scripts\", \"nbs\", \"kaggle\"]\n")
 
 
-def run_area(name:str, max_children:int) -> dict:
+def run_area(name:str, max_children:int, fresh:bool=False) -> dict:
     "Run (or resume) one area; returns its counts and survivors."
-    sources, globs, tests = AREAS[name]; d = WORK/re.sub(r"\W+", "_", name); d.mkdir(parents=True, exist_ok=True)
+    sources, globs, tests = AREAS[name]; d = WORK/re.sub(r"\W+", "_", name)
+    files = [t for i, t in enumerate(tests) if t != "-k" and not (i and tests[i - 1] == "-k")]
+    untracked = [f for f in files if subprocess.run(["git", "ls-files", "--error-unmatch", f], cwd=ROOT, capture_output=True).returncode]
+    if untracked: raise SystemExit(f"{name}: test file(s) {untracked} are not tracked by git; `git add` them (the area's copy holds tracked files only)")
+    if fresh and d.exists(): shutil.rmtree(d)
+    d.mkdir(parents=True, exist_ok=True)
     _sync(d); sel = _selection(tests)
     if not sel: raise SystemExit(f"{name}: the test selection {' '.join(tests)} collects no test")
     base = (ROOT/"pyproject.toml").read_text(); (d/"pyproject.toml").write_text(base + _config(sources, sel))
@@ -119,6 +124,7 @@ def main(argv=None):
     ap.add_argument("--areas", default=",".join(AREAS), help=f"comma-separated, from: {', '.join(AREAS)}")
     ap.add_argument("--max-children", type=int, default=os.cpu_count() or 1, help="mutants tested at once")
     ap.add_argument("--out", default=None, help="write the results as JSON here (merged into an existing file's areas)")
+    ap.add_argument("--fresh", action="store_true", help="start each area over (its survivors are judged again by the tests as they are now)")
     a = ap.parse_args(argv)
     names = [n.strip() for n in a.areas.split(",") if n.strip()]
     bad = [n for n in names if n not in AREAS]
@@ -128,7 +134,8 @@ def main(argv=None):
                 "mutmut": subprocess.run([sys.executable, "-m", "mutmut", "--version"], capture_output=True, text=True).stdout.strip()})
     out.setdefault("areas", {})
     for n in names:
-        r = run_area(n, a.max_children); out["areas"][n] = r
+        r = run_area(n, a.max_children, a.fresh)
+        out["areas"][n] = {"command": "python bench/mutation.py " + " ".join(argv or sys.argv[1:]), "date": out["date"], **r}
         print(f"{n:13s} {r['mutants']:4d} mutants: killed {r['killed']}, survived {r['survived']} ({r['docstring_survivors']} docstrings), no test {r['no_tests']},"
               f" timeout {r['timeout']} -> score {r['score']}, {r['score_without_docstrings']} without docstring mutants  ({r['seconds']} s)", flush=True)
         for s in r["survivors"]:

@@ -290,5 +290,9 @@ def test_cv_lgbm_wires_each_fold_on_real_rows(real_inp):
         assert info["tree_info"][0]["tree_structure"]["internal_count"] == (~va).sum()   # trained on the other folds' rows, all of them
         assert b.feature_name() == list(A.columns) and all(info["feature_infos"][c]["values"] for c in cats)   # categorical columns stay categorical
         assert 1 <= b.best_iteration == b.num_trees() < 300   # stopped early, the model cut at its best iteration
+        l1 = [np.abs(b.predict(A[va], num_iteration=i) - y[va]).mean() for i in range(1, b.num_trees() + 1)]
+        assert b.best_iteration == np.argmin(l1) + 1, (k, b.best_iteration, np.argmin(l1) + 1)   # stopped on the fold's own prices (its L1)
     np.testing.assert_allclose(test, t)
     assert scores == [smape_log(y[folds == k], oof[folds == k]) for k in ks] and reported == list(zip(ks, scores))
+    slow = params | {"learning_rate": 0.01}   # the round budget is the caller's: 7 rounds, patience never reached
+    assert max(b.num_trees() for b in gbm.cv_lgbm(X, Xt, y, folds, slow, cats, num_boost_round=7, early_stopping=1000)[3]) == 7

@@ -23,7 +23,7 @@ def test_cv_predict_gives_each_fold_the_other_folds_and_averages_the_test(real_r
 def test_cv_predict_names_a_bad_fold_column(real_rows):
     tr, _ = real_rows; y = tr.log_price.to_numpy(); fit = lambda k, rows, valid: (np.zeros(len(valid)), np.zeros(1))
     gaps = tr.fold.to_numpy(float); gaps[7] = np.nan
-    with pytest.raises(ValueError, match=r"cv_predict: the fold column has missing values; rerun preprocessing \(01\)"): cv_predict(fit, y, gaps, 1)
-    with pytest.raises(ValueError, match=r"cv_predict: need at least 2 folds, the fold column holds \[4\]"): cv_predict(fit, y, np.full(len(y), 4), 1)
+    with pytest.raises(ValueError, match=r"^cv_predict: the fold column has missing values; rerun preprocessing \(01\)$"): cv_predict(fit, y, gaps, 1)
+    with pytest.raises(ValueError, match=r"^cv_predict: need at least 2 folds, the fold column holds \[4\]$"): cv_predict(fit, y, np.full(len(y), 4), 1)
     oof, _, scores = cv_predict(fit, y, np.arange(len(y)) % 2, 1)   # two folds are enough
     assert len(scores) == 2 and np.isfinite(oof).all()

@@ -132,26 +132,35 @@ def test_real_rows_without_images_leave_the_image_tower_out(tmp_path, real_dir, 
 def test_cross_validate_wires_each_fold_to_its_own_model_scaler_and_seed(toy, tmp_path, monkeypatch):
     "OOF and test rows are what each fold's saved model predicts on inputs scaled by that fold's statistics; fold k trains on the other folds with seed + k."
     from spam_llms import towers
+    import dataclasses
     tr, te = toy; ks, calls, train = sorted(np.unique(tr.fold)), [], towers.train_fold
-    def spy(xtr, ytr, xva, yva, kw, seed, **k): calls.append((seed, np.asarray(ytr), np.asarray(yva), k)); return train(xtr, ytr, xva, yva, kw, seed=seed, **k)
+    te = dataclasses.replace(te, cat=te.cat.copy()); te.cat[0, 0] = 9   # a category code only the test rows hold still gets an embedding row
+    def spy(xtr, ytr, xva, yva, kw, seed, **k): calls.append((seed, xtr, np.asarray(ytr), xva, np.asarray(yva), k)); return train(xtr, ytr, xva, yva, kw, seed=seed, **k)
     monkeypatch.setattr(towers, "train_fold", spy)
+    devices, predict = [], towers.predict_log   # every prediction runs where the model was trained ("cpu:0" is not the default "cpu")
+    monkeypatch.setattr(towers, "predict_log", lambda *a, device="cpu", **k: devices.append(device) or predict(*a, device=device, **k))
     reported = []
-    r = towers.cross_validate(tr, te, dict(tower_dim=16, head_dims=[16]), seed=7, ckpt_dir=tmp_path, progress=False,
+    r = towers.cross_validate(tr, te, dict(tower_dim=16, head_dims=[16]), seed=7, device="cpu:0", ckpt_dir=tmp_path, progress=False,
                               on_fold=lambda k, s: reported.append((k, s)), epochs=3, batch_size=64, loss="l1_log")
-    assert [c[0] for c in calls] == [7 + k for k in ks] and all(c[3] == dict(device="cpu", epochs=3, batch_size=64, loss="l1_log") for c in calls)
-    for k, (_, ytr, yva, _) in zip(ks, calls):
-        np.testing.assert_array_equal(ytr, tr.y[tr.fold != k]); np.testing.assert_array_equal(yva, tr.y[tr.fold == k])
+    assert [c[0] for c in calls] == [7 + k for k in ks] and all(c[5] == dict(device="cpu:0", epochs=3, batch_size=64, loss="l1_log") for c in calls)
+    assert len(devices) > 2 * len(ks) and set(devices) == {"cpu:0"}
     test = np.zeros(len(te))
     for k in ks:
         model, loss, st = towers.load_fold_checkpoint(tmp_path/f"fold{k}.safetensors")
         own = fit_scaler(tr, np.flatnonzero(tr.fold != k))   # the fold's scaler: its training rows only
         assert st.keys() == own.keys() and all(np.allclose(st[b][0], own[b][0]) and np.allclose(st[b][1], own[b][1]) for b in own)
-        va = np.flatnonzero(tr.fold == k)
+        va, (_, xtr, ytr, xva, yva, _) = np.flatnonzero(tr.fold == k), calls[ks.index(k)]   # the fit saw the other folds' rows, scaled, aligned with their prices
+        np.testing.assert_array_equal(ytr, tr.y[tr.fold != k]); np.testing.assert_array_equal(yva, tr.y[va])
+        for x, rows in ((xtr, np.flatnonzero(tr.fold != k)), (xva, va)):
+            want = scale_inputs(tr, st, rows); assert x.keys() == want.keys() and all(torch.allclose(x[b], want[b], equal_nan=True) for b in want)
         np.testing.assert_allclose(r["oof"][va], predict_log(model, loss, scale_inputs(tr, st, va)), rtol=1e-5)
         test += predict_log(model, loss, scale_inputs(te, st)) / len(ks)
     np.testing.assert_allclose(r["test"], test, rtol=1e-5)
     assert r["fold_smape"] == [smape_log(tr.y[tr.fold == k], r["oof"][tr.fold == k]) for k in ks] and reported == list(zip(ks, r["fold_smape"]))
     assert r["oof_smape"] == smape_log(tr.y, r["oof"]) and len(r["best_epochs"]) == len(r["seconds"]) == len(ks)
-    assert r["model_kw"]["block_dims"] == {"text": 32, "image": 48} and r["model_kw"]["n_num"] > 0 and r["model_kw"]["cat_cardinalities"]
-    assert towers.cross_validate(tr, None, dict(tower_dim=16, head_dims=[16]), use_tab=False, progress=False, epochs=1)["model_kw"]["n_num"] == 0
-    with pytest.raises(ValueError, match="needs `y` and `fold`"): towers.cross_validate(te, None)
+    assert r["n_params"] == r["model"].n_params == sum(t.numel() for t in r["model"].parameters())
+    assert r["model_kw"] == dict(tower_dim=16, head_dims=[16], block_dims={"text": 32, "image": 48}, n_num=4, cat_cardinalities=[11])
+    no_tab = towers.cross_validate(tr, None, dict(tower_dim=16, head_dims=[16]), use_tab=False, progress=False, epochs=1)
+    assert no_tab["model_kw"]["n_num"] == 0 and no_tab["model_kw"]["cat_cardinalities"] == [] and len(no_tab["test"]) == 0
+    for bad in (te, dataclasses.replace(tr, fold=None), dataclasses.replace(tr, y=None)):
+        with pytest.raises(ValueError, match=r"^cross_validate: the training table needs `y` and `fold`$"): towers.cross_validate(bad, None)
