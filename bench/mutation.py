@@ -37,10 +37,10 @@ AREAS = {  # area: (source files, mutant-name globs, pytest selection)
     "stage wiring": (["spam_llms/gbm.py", "spam_llms/sparse_mlp.py"],  # the neighbour features' fold plumbing of 04 and 04b's CV loop
                      ["spam_llms.gbm.x_lgbm_features*", "spam_llms.sparse_mlp.x_cv_sparse_mlp*"],
                      ["tests/test_gbm.py", "-k", "leak or nested or deterministic or unit_price or item_name or wire or gpu_only_when", "tests/test_sparse_mlp.py", "-k", "never_see or nested_on or resume or averages"]),
-    "cv loops": (["spam_llms/runio.py", "spam_llms/towers.py", "spam_llms/gbm.py"],  # the shared CV loop, the towers' and LightGBM's
+    "cv loops": (["spam_llms/runio.py", "spam_llms/towers.py", "spam_llms/gbm.py"],  # the shared CV loop, the towers' and LightGBM's (cv_lgbm*: and its seeds)
                  ["spam_llms.runio.x_cv_predict*", "spam_llms.towers.x_cross_validate*", "spam_llms.gbm.x_cv_lgbm*"],
                  ["tests/test_runio.py", "tests/test_towers.py", "-k", "cross_validate_wires or same_seed or scaler_ignores",
-                  "tests/test_gbm.py", "-k", "cv_lgbm_wires or leak or deterministic"]),
+                  "tests/test_gbm.py", "-k", "cv_lgbm_wires or seeds_average or leak or deterministic"]),
 }
 STATUS = {"killed": "killed", "survived": "survived", "no tests": "no_tests", "timeout": "timeout", "suspicious": "suspicious",
           "segfault": "killed", "skipped": "skipped", "not checked": "not_checked", "check was interrupted by user": "not_checked", "caught by type check": "killed"}

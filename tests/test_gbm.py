@@ -296,3 +296,22 @@ def test_cv_lgbm_wires_each_fold_on_real_rows(real_inp):
     assert scores == [smape_log(y[folds == k], oof[folds == k]) for k in ks] and reported == list(zip(ks, scores))
     slow = params | {"learning_rate": 0.01}   # the round budget is the caller's: 7 rounds, patience never reached
     assert max(b.num_trees() for b in gbm.cv_lgbm(X, Xt, y, folds, slow, cats, num_boost_round=7, early_stopping=1000)[3]) == 7
+
+
+def test_cv_lgbm_seeds_average_their_runs_and_build_fold_features_once(real_inp):
+    "Two seeds on real rows: seeds seed and seed + 1, each run the plain `cv_lgbm` of its seed, averaged in log space; a fold's extra features are built once."
+    tr, te = real_inp["train"], real_inp["test"]; y, folds = tr.log_price.to_numpy(), tr.fold.to_numpy()
+    X, Xt, cats = gbm.build_base_features(real_inp, 0)
+    params = {k: v for k, v in gbm.lgbm_params(n_threads=1, learning_rate=0.01, seed=0).items() if k != "seed"} | dict(min_data_in_leaf=5, min_data_per_group=5)
+    asked = []
+    def extra(k): asked.append(k); return pd.DataFrame({"z": np.random.default_rng(k).normal(size=len(tr))}), pd.DataFrame({"z": np.zeros(len(te))})
+    kw = dict(cat_cols=cats, num_boost_round=7, early_stopping=1000)
+    oof, test, scores, runs = gbm.cv_lgbm_seeds(X, Xt, y, folds, params | {"seed": 3}, 2, fold_features=extra, **kw)
+    assert sorted(asked) == [0, 1, 2, 3, 4] and [[b.params["seed"] for b in r] for r in runs] == [[3] * 5, [4] * 5]
+    assert max(b.num_trees() for r in runs for b in r) == 7   # the caller's arguments reach every run
+    one = [gbm.cv_lgbm(X, Xt, y, folds, params | {"seed": s}, fold_features=extra, **kw) for s in (3, 4)]
+    np.testing.assert_allclose(oof, (one[0][0] + one[1][0]) / 2); np.testing.assert_allclose(test, (one[0][1] + one[1][1]) / 2)
+    assert scores == [smape_log(y[folds == f], oof[folds == f]) for f in range(5)]
+    o1, t1, _, r1 = gbm.cv_lgbm_seeds(X, Xt, y, folds, params, **kw)   # one seed by default, seed 0 when params hold none; no fold features
+    assert len(r1) == 1 and {b.params["seed"] for b in r1[0]} == {0} and r1[0][0].feature_name() == list(X.columns)
+    with pytest.raises(ValueError, match=r"^n_seeds must be at least 1, got 0$"): gbm.cv_lgbm_seeds(X, Xt, y, folds, params, 0)

@@ -160,6 +160,8 @@ def test_cross_validate_wires_each_fold_to_its_own_model_scaler_and_seed(toy, tm
     assert r["oof_smape"] == smape_log(tr.y, r["oof"]) and len(r["best_epochs"]) == len(r["seconds"]) == len(ks)
     assert r["n_params"] == r["model"].n_params == sum(t.numel() for t in r["model"].parameters())
     assert r["model_kw"] == dict(tower_dim=16, head_dims=[16], block_dims={"text": 32, "image": 48}, n_num=4, cat_cardinalities=[11])
+    tr_hi = dataclasses.replace(tr, cat=tr.cat.copy()); tr_hi.cat[0, 0] = 12   # the cardinality covers the training codes too (here the larger)
+    assert towers.cross_validate(tr_hi, te, dict(tower_dim=16, head_dims=[16]), progress=False, epochs=1)["model_kw"]["cat_cardinalities"] == [14]
     no_tab = towers.cross_validate(tr, None, dict(tower_dim=16, head_dims=[16]), use_tab=False, progress=False, epochs=1)
     assert no_tab["model_kw"]["n_num"] == 0 and no_tab["model_kw"]["cat_cardinalities"] == [] and len(no_tab["test"]) == 0
     for bad in (te, dataclasses.replace(tr, fold=None), dataclasses.replace(tr, y=None)):
