@@ -186,7 +186,7 @@ def stable_hash(obj, # any JSON-serialisable description
     "Short hash of a JSON description, stable across runs and machines."
     return hashlib.sha1(json.dumps(obj, sort_keys=True, default=_json_default).encode()).hexdigest()[:n]
 
-# %% ../nbs/00a_core.ipynb #45e7974b
+# %% ../nbs/00a_core.ipynb #c4e2c76a
 def inputs_digest(*parts) -> str:
     "Content hash of a model's inputs: arrays, sparse matrices and strings, each with its dtype and shape."
     h = hashlib.sha1()
