@@ -46,12 +46,16 @@ STATUS = {"killed": "killed", "survived": "survived", "no tests": "no_tests", "t
           "segfault": "killed", "skipped": "skipped", "not checked": "not_checked", "check was interrupted by user": "not_checked", "caught by type check": "killed"}
 
 
+def _files(tests:list[str]) -> list[tuple[str, str|None]]:
+    "The test files of a selection, each with its `-k` expression (or None)."
+    return [(t, tests[i + 2] if i + 2 < len(tests) and tests[i + 1] == "-k" else None)
+            for i, t in enumerate(tests) if t != "-k" and not (i and tests[i - 1] == "-k")]
+
+
 def _selection(tests:list[str]) -> list[str]:
     "pytest node selection for mutmut: `-k` applies to the file before it, so each file becomes file::test ids via collection."
-    files, out = [], []
-    for i, t in enumerate(tests):
-        if t == "-k" or (i and tests[i - 1] == "-k"): continue
-        k = tests[i + 2] if i + 2 < len(tests) and tests[i + 1] == "-k" else None
+    out = []
+    for t, k in _files(tests):
         r = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", t, *(["-k", k] if k else [])],
                            cwd=ROOT, capture_output=True, text=True)
         out += [l.strip() for l in r.stdout.splitlines() if "::" in l]
@@ -78,8 +82,7 @@ def _config(sources:list[str], tests:list[str]) -> str:
 def run_area(name:str, max_children:int, fresh:bool=False) -> dict:
     "Run (or resume) one area; returns its counts and survivors."
     sources, globs, tests = AREAS[name]; d = WORK/re.sub(r"\W+", "_", name)
-    files = [t for i, t in enumerate(tests) if t != "-k" and not (i and tests[i - 1] == "-k")]
-    untracked = [f for f in files if subprocess.run(["git", "ls-files", "--error-unmatch", f], cwd=ROOT, capture_output=True).returncode]
+    untracked = [f for f, _ in _files(tests) if subprocess.run(["git", "ls-files", "--error-unmatch", f], cwd=ROOT, capture_output=True).returncode]
     if untracked: raise SystemExit(f"{name}: test file(s) {untracked} are not tracked by git; `git add` them (the area's copy holds tracked files only)")
     if fresh and d.exists(): shutil.rmtree(d)
     d.mkdir(parents=True, exist_ok=True)
