@@ -8,7 +8,6 @@ import json, os, random, tempfile, contextlib, hashlib
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 # %% auto #0
 __all__ = ['BF16_MIN_CAPABILITY', 'smape', 'smape_log', 'seed_everything', 'resolve_device', 'amp_dtype', 'describe_device',
@@ -189,6 +188,7 @@ def stable_hash(obj, # any JSON-serialisable description
 # %% ../nbs/00a_core.ipynb #c4e2c76a
 def inputs_digest(*parts) -> str:
     "Content hash of a model's inputs: arrays, sparse matrices and strings, each with its dtype and shape."
+    import scipy.sparse as sp  # here, not at the top: core is on every start-up path, and only cache keys need it
     h = hashlib.sha1()
     for x in parts:
         arrs = (x.data, x.indices, x.indptr, np.asarray(x.shape)) if sp.issparse(x) else (np.asarray(str(x).encode()),) if isinstance(x, str) else (np.asarray(x),)

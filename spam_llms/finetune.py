@@ -4,7 +4,7 @@
 
 # %% ../nbs/03b_finetune.ipynb #9c010e04
 from __future__ import annotations
-import os, json, math, time, hashlib, copy
+import os, json, math, time, copy
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -307,9 +307,6 @@ def load_fold(path, # a file written by `save_fold`
             return f.get_tensor("valid_pred").numpy(), f.get_tensor("test_pred").numpy()
     except Exception: return None
 
-# %% ../nbs/03b_finetune.ipynb #a591ec75
-def _digest(values) -> str: "Short hash of a sequence of values."; return hashlib.sha1("\x00".join(map(str, values)).encode()).hexdigest()[:12]
-
 # %% ../nbs/03b_finetune.ipynb #55e6db42
 def encoder_inputs(tok, base:nn.Module, # tokenizer and full encoder from `load_encoder`
                    texts:list, # train then test documents
@@ -325,7 +322,8 @@ def encoder_inputs(tok, base:nn.Module, # tokenizer and full encoder from `load_
     tokens, t0 = tokenize(tok, texts, max_len), time.perf_counter()
     if n_train_layers < 0: return {"x": tokens["input_ids"], "mask": tokens["attention_mask"]}, 0.0
     layer = base.config.num_hidden_layers - n_train_layers
-    path = Path(cache_dir)/f"states_{stable_hash([model_name, max_len, layer, _digest(texts)])}.safetensors" if cache_dir else None
+    key = stable_hash([model_name, max_len, layer, inputs_digest("\x00".join(texts))])
+    path = Path(cache_dir)/f"states_{key}.safetensors" if cache_dir else None
     if path is not None and path.exists(): x = load_file(str(path))["x"]
     else:
         x = cache_states(base, tokens, layer, batch_size, device, progress)
@@ -362,8 +360,8 @@ def fit_finetune(train:pd.DataFrame, # preprocessed train rows (text, num_*, cat
         fit_kw = {k: getattr(p, k) for k in TRAIN_KEYS}
         model_kw = dict(cat_dim=p.cat_dim, head_dim=p.head_dim, dropout=p.dropout)
         settings = dict(fit_kw, **model_kw, model_name=p.model_name, text_col=p.text_col, max_len=p.max_len, n_train_layers=p.n_train_layers,
-                        seed=p.seed, rows=_digest(train.sample_id), test_rows=_digest(test.sample_id), y=_digest(np.round(y, 6)),
-                        folds=_digest(folds), texts=_digest(texts),
+                        seed=p.seed, rows=inputs_digest(train.sample_id), test_rows=inputs_digest(test.sample_id), y=inputs_digest(np.round(y, 6)),
+                        folds=inputs_digest(folds), texts=inputs_digest("\x00".join(texts)),
                         features=inputs_digest(*tab_tr.values(), *tab_te.values()))
         log, state = {}, {"new": 0}
         def fit(k, tr, va):
